@@ -51,10 +51,8 @@ pub async fn list_objects(
             }
             Err(failure) => {
                 tracing::debug!(resource = %name, ?failure, "list failed");
-                let answered = !matches!(
-                    failure,
-                    Failure::Unreachable(_) | Failure::Credentials(_)
-                );
+                let answered =
+                    !matches!(failure, Failure::Unreachable(_) | Failure::Credentials(_));
                 let first_contact = !reached;
                 reached |= answered;
                 match failure {
@@ -229,7 +227,12 @@ async fn list_kind(
                 }
             }
             match list.metadata.continue_.filter(|t| !t.is_empty()) {
-                None => return Ok(Listing { objects, pages: page }),
+                None => {
+                    return Ok(Listing {
+                        objects,
+                        pages: page,
+                    })
+                }
                 Some(next) if token.as_deref() == Some(next.as_str()) => {
                     return Err(Failure::Other(format!(
                         "the server returned the same continue token twice (page {page})"
@@ -277,9 +280,8 @@ fn classify(e: &kube::Error) -> Failure {
                 code => Failure::Other(format!("HTTP {code}: {msg}")),
             }
         }
-        kube::Error::HyperError(_) | kube::Error::Service(_) => {
-            Failure::Unreachable(crate::error_chain(e))
-        }
+        kube::Error::Service(inner) => Failure::Unreachable(crate::error_chain(inner.as_ref())),
+        kube::Error::HyperError(inner) => Failure::Unreachable(crate::error_chain(inner)),
         kube::Error::Auth(_) => Failure::Credentials(crate::error_chain(e)),
         _ => Failure::Other(crate::error_chain(e)),
     }
@@ -371,7 +373,10 @@ mod tests {
         let source = Arc::new(Source::Cluster("c".into()));
         let o = to_object(item, cm, &source).unwrap();
         assert_eq!(o.kind, "ConfigMap");
-        assert_eq!(o.root.at(&["data", "mode"]).and_then(Node::as_str), Some("fast"));
+        assert_eq!(
+            o.root.at(&["data", "mode"]).and_then(Node::as_str),
+            Some("fast")
+        );
         assert!(o.metadata().get("managedFields").is_none());
         assert_eq!(*o.source, Source::Cluster("c".into()));
     }

@@ -1,0 +1,158 @@
+//! What a check sees: the object under check, the whole scanned set (for cross-object checks
+//! such as NetworkPolicy coverage), the configuration, and a sink for findings.
+
+use crate::meta::CheckMeta;
+use palisade_model::{Node, Object, Pos};
+use palisade_report::{Finding, ObjectId, Severity};
+use std::collections::{BTreeSet, HashMap};
+
+/// The Kubernetes minor version the Pod Security Standards are evaluated at (`v1.N`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PssVersion(pub u32);
+
+impl PssVersion {
+    /// The newest version this build knows.
+    pub const LATEST: PssVersion = PssVersion(37);
+
+    /// Parses `v1.N`, `1.N` or `latest`.
+    pub fn parse(s: &str) -> Option<PssVersion> {
+        if s == "latest" {
+            return Some(Self::LATEST);
+        }
+        let rest = s.strip_prefix('v').unwrap_or(s);
+        let minor = rest.strip_prefix("1.")?.parse::<u32>().ok()?;
+        (minor <= Self::LATEST.0).then_some(PssVersion(minor))
+    }
+}
+
+impl std::fmt::Display for PssVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v1.{}", self.0)
+    }
+}
+
+/// Settings checks read.
+#[derive(Clone, Debug, Default)]
+pub struct CheckSettings {
+    /// Allowed image registries (host, or host/path prefix). Empty: PAL204 has nothing to
+    /// compare against and reports nothing.
+    pub allowed_registries: Vec<String>,
+}
+
+/// The scanned set, indexed for cross-object checks.
+pub struct Inventory<'a> {
+    pub objects: &'a [Object],
+    by_kind: HashMap<&'a str, Vec<&'a Object>>,
+    /// Namespaces that appear in the scan: Namespace objects and namespaces of namespaced
+    /// objects.
+    pub namespaces: BTreeSet<String>,
+}
+
+impl<'a> Inventory<'a> {
+    pub fn new(objects: &'a [Object]) -> Self {
+        let mut by_kind: HashMap<&str, Vec<&Object>> = HashMap::new();
+        let mut namespaces = BTreeSet::new();
+        for o in objects {
+            by_kind.entry(o.kind.as_str()).or_default().push(o);
+            if o.kind == "Namespace" && o.group().is_empty() {
+                namespaces.insert(o.name.clone());
+            }
+            if let Some(ns) = &o.namespace {
+                namespaces.insert(ns.clone());
+            }
+        }
+        Inventory {
+            objects,
+            by_kind,
+            namespaces,
+        }
+    }
+
+    /// Objects of a kind (any API group).
+    pub fn of_kind(&self, kind: &str) -> &[&'a Object] {
+        self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The object's effective namespace: its own, or `default` when unset.
+    pub fn namespace_of(o: &Object) -> &str {
+        o.namespace.as_deref().unwrap_or("default")
+    }
+}
+
+/// Context for one check run on one object.
+pub struct Context<'a> {
+    pub inventory: &'a Inventory<'a>,
+    pub settings: &'a CheckSettings,
+    pub pss_version: PssVersion,
+}
+
+/// Collects the findings one check makes on one object.
+pub struct Emitter<'a> {
+    pub(crate) object: &'a Object,
+    pub(crate) meta: &'static CheckMeta,
+    pub(crate) severity: Severity,
+    pub(crate) out: Vec<Finding>,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(object: &'a Object, meta: &'static CheckMeta, severity: Severity) -> Self {
+        Emitter {
+            object,
+            meta,
+            severity,
+            out: Vec::new(),
+        }
+    }
+
+    /// Reports a finding at `path` (field path inside the object) and `pos`.
+    pub fn emit(&mut self, path: impl Into<String>, pos: Pos, message: impl Into<String>) {
+        self.emit_with(path, pos, message, self.severity);
+    }
+
+    /// Reports a finding with a severity other than the check's default (used sparingly, e.g.
+    /// a wildcard that also covers secrets).
+    pub fn emit_with(
+        &mut self,
+        path: impl Into<String>,
+        pos: Pos,
+        message: impl Into<String>,
+        severity: Severity,
+    ) {
+        let line = if pos.line > 0 { pos.line } else { self.object.line };
+        self.out.push(Finding {
+            check: self.meta.id.to_string(),
+            severity,
+            message: message.into(),
+            object: ObjectId::from_object(self.object),
+            source: self.object.source.display(),
+            line,
+            path: path.into(),
+            suppressed: None,
+        });
+    }
+
+    pub fn findings(&self) -> &[Finding] {
+        &self.out
+    }
+
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.out
+    }
+}
+
+/// A check: metadata plus logic. Checks are pure: no I/O, no global state.
+pub trait Check: Send + Sync {
+    fn meta(&self) -> &'static CheckMeta;
+    /// Inspects one object and emits findings.
+    fn check(&self, cx: &Context<'_>, obj: &Object, out: &mut Emitter<'_>);
+}
+
+/// `true` when `n` is the boolean `true`.
+pub fn is_true(n: Option<&Node>) -> bool {
+    n.and_then(Node::as_bool) == Some(true)
+}
+
+/// `true` when `n` is the boolean `false`.
+pub fn is_false(n: Option<&Node>) -> bool {
+    n.and_then(Node::as_bool) == Some(false)
+}
