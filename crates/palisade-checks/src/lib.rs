@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod context;
+pub mod docs;
 pub mod engine;
 pub mod hardening;
 pub mod meta;

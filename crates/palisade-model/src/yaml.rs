@@ -64,16 +64,14 @@ fn split_documents(text: &str) -> Vec<(usize, usize, u32)> {
     let mut out = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1u32;
-    let mut line_no = 1u32;
     let mut offset = 0usize;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
         if offset > start && is_separator(line) {
             out.push((start, offset, start_line));
             start = offset;
             start_line = line_no;
         }
         offset += line.len();
-        line_no += 1;
     }
     out.push((start, text.len(), start_line));
     out
@@ -95,7 +93,19 @@ pub fn parse_documents(text: &str, limits: Limits) -> Vec<Document> {
         let chunk = &text[start..end];
         // A chunk may still hold several YAML documents (e.g. `...` markers); parse them all.
         let mut b = Builder::new(line - 1, limits);
-        let res = b.run(chunk);
+        let mut res = b.run(chunk);
+        if res.is_err() {
+            // libyaml (and so kubectl) tolerates continuation lines of flow collections and
+            // quoted scalars indented less than YAML 1.2 requires; saphyr does not. Such
+            // whitespace is insignificant, so re-indent those lines and try once more.
+            if let Some(relaxed) = relax_flow_indentation(chunk) {
+                let mut b2 = Builder::new(line - 1, limits);
+                if b2.run(&relaxed).is_ok() {
+                    b = b2;
+                    res = Ok(());
+                }
+            }
+        }
         let warnings = std::mem::take(&mut b.warnings);
         match res {
             Ok(()) => {
@@ -130,6 +140,89 @@ pub fn parse_documents(text: &str, limits: Limits) -> Vec<Document> {
         }
     }
     docs
+}
+
+/// Re-indents the continuation lines of multi-line flow collections and quoted scalars so
+/// that each is indented at least as far as the line that opened the construct, plus one.
+/// Returns `None` when nothing needed changing. Only whitespace is added, so line numbers
+/// and meaning are preserved.
+fn relax_flow_indentation(text: &str) -> Option<String> {
+    #[derive(PartialEq)]
+    enum State {
+        Normal,
+        Single,
+        Double,
+    }
+    let mut state = State::Normal;
+    let mut depth = 0usize;
+    let mut required = 0usize;
+    let mut block_parent: Option<usize> = None;
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut changed = false;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let content = line.trim_end_matches(['\n', '\r']);
+        if let Some(parent) = block_parent {
+            if content.trim().is_empty() || indent > parent {
+                out.push_str(line);
+                continue;
+            }
+            block_parent = None;
+        }
+        let continuing = state != State::Normal || depth > 0;
+        if continuing && indent < required && !content.trim().is_empty() {
+            out.extend(std::iter::repeat_n(' ', required - indent));
+            changed = true;
+        }
+        if !continuing {
+            required = indent + 1;
+        }
+        let mut prev = ' ';
+        let mut chars = content.chars().peekable();
+        while let Some(c) = chars.next() {
+            match state {
+                State::Normal => match c {
+                    '#' if prev == ' ' || prev == '\t' => break,
+                    '\'' if matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-') => {
+                        state = State::Single
+                    }
+                    '"' if matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-') => {
+                        state = State::Double
+                    }
+                    '[' | '{' => depth += 1,
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+                State::Single => {
+                    if c == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                        } else {
+                            state = State::Normal;
+                        }
+                    }
+                }
+                State::Double => match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => state = State::Normal,
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+        out.push_str(line);
+        if state == State::Normal && depth == 0 {
+            let t = content.trim_end();
+            let t = t.split(" #").next().unwrap_or(t).trim_end();
+            let tail = t.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+            if tail.ends_with(": |") || tail.ends_with(": >") || tail == "|" || tail == ">" || tail.ends_with("- |") || tail.ends_with("- >") {
+                block_parent = Some(indent);
+            }
+        }
+    }
+    changed.then_some(out)
 }
 
 enum Frame {
@@ -501,6 +594,15 @@ mod tests {
         let err = docs[2].result.as_ref().unwrap_err();
         assert!(err.pos.line >= 5, "{err:?}");
         assert!(docs[3].result.as_ref().unwrap().is_some());
+    }
+
+    #[test]
+    fn tolerates_libyaml_flow_indentation() {
+        let text = "spec:\n  a:\n    args: [\n      \"x\",\n    ]\n  b: '[\n  {\"k\": 1}\n  ]'\n  c: 1\n";
+        let n = one(text);
+        assert_eq!(n.at(&["spec", "a", "args"]).unwrap().items().len(), 1);
+        assert_eq!(n.at(&["spec", "b"]).unwrap().as_str(), Some("[ {\"k\": 1} ]"));
+        assert_eq!(n.locate(&["spec", "c"]).line, 9);
     }
 
     #[test]
