@@ -140,8 +140,8 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
                 walk(p, &mut files, &mut errors, 0);
                 out.diagnostics.extend(errors);
                 files.sort();
-                for f in files {
-                    out.extend(load_file(&f, opts));
+                for l in load_files_parallel(&files, opts) {
+                    out.extend(l);
                 }
             }
             Ok(_) => out.extend(load_file(p, opts)),
@@ -154,6 +154,39 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         }
     }
     out
+}
+
+/// Loads files on all available cores; results keep the order of `files`.
+fn load_files_parallel(files: &[PathBuf], opts: &LoadOptions) -> Vec<Loaded> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len())
+        .min(8);
+    if threads <= 1 {
+        return files.iter().map(|f| load_file(f, opts)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, Loaded)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        mine.push((i, load_file(f, opts)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, l)| l).collect()
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>, depth: usize) {

@@ -19,6 +19,10 @@ pub struct Limits {
     /// Maximum number of nodes one document may expand to (aliases count every time they are
     /// used, so a "billion laughs" document is stopped here).
     pub max_nodes: usize,
+    /// Read only `apiVersion`, `kind` and `metadata` of block-style CustomResourceDefinition
+    /// documents: their schemas are most of the bytes of a typical install manifest and no
+    /// check reads them.
+    pub shallow_crds: bool,
 }
 
 impl Default for Limits {
@@ -26,6 +30,7 @@ impl Default for Limits {
         Limits {
             max_depth: 200,
             max_nodes: 2_000_000,
+            shallow_crds: true,
         }
     }
 }
@@ -90,7 +95,13 @@ pub fn parse_documents(text: &str, limits: Limits) -> Vec<Document> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut docs = Vec::new();
     for (start, end, line) in split_documents(text) {
-        let chunk = &text[start..end];
+        let shallow;
+        let chunk = if limits.shallow_crds && is_crd(&text[start..end]) {
+            shallow = crd_header(&text[start..end]);
+            shallow.as_str()
+        } else {
+            &text[start..end]
+        };
         // A chunk may still hold several YAML documents (e.g. `...` markers); parse them all.
         let mut b = Builder::new(line - 1, limits);
         let mut res = b.run(chunk);
@@ -140,6 +151,67 @@ pub fn parse_documents(text: &str, limits: Limits) -> Vec<Document> {
         }
     }
     docs
+}
+
+/// `true` for a block-style CustomResourceDefinition document: `kind: CustomResourceDefinition`
+/// and an `apiextensions.k8s.io` apiVersion as top-level (column 0) keys.
+fn is_crd(chunk: &str) -> bool {
+    let mut kind = None;
+    let mut api = None;
+    for line in chunk.lines() {
+        if let Some(v) = line.strip_prefix("kind:") {
+            kind = Some(v.trim().trim_matches(['"', '\'']) == "CustomResourceDefinition");
+        } else if let Some(v) = line.strip_prefix("apiVersion:") {
+            api = Some(v.trim().trim_matches(['"', '\'']).starts_with("apiextensions.k8s.io/"));
+        }
+        if let (Some(k), Some(a)) = (kind, api) {
+            return k && a;
+        }
+    }
+    false
+}
+
+/// The document with every top-level entry other than `apiVersion`, `kind` and `metadata`
+/// replaced by empty lines, so line numbers are unchanged.
+fn crd_header(chunk: &str) -> String {
+    let b = chunk.as_bytes();
+    let mut out = String::with_capacity(4096);
+    let mut i = 0;
+    while i < b.len() {
+        let line_end = chunk[i..].find('\n').map_or(b.len(), |p| i + p + 1);
+        let line = &chunk[i..line_end];
+        let first = b[i];
+        let top_level_key =
+            (first.is_ascii_alphabetic() || first == b'"' || first == b'\'') && line.contains(':');
+        let keep = if top_level_key {
+            let key = line.split(':').next().unwrap_or("").trim_matches(['"', '\'']);
+            matches!(key, "apiVersion" | "kind" | "metadata")
+        } else {
+            true
+        };
+        if keep {
+            out.push_str(line);
+            i = line_end;
+            continue;
+        }
+        // Skip the entry: every following line that is indented, blank or a comment, keeping
+        // only the line breaks.
+        let mut j = line_end;
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+        while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n' | b'\r' | b'#') {
+            match chunk[j..].find('\n') {
+                Some(p) => {
+                    out.push('\n');
+                    j += p + 1;
+                }
+                None => j = b.len(),
+            }
+        }
+        i = j;
+    }
+    out
 }
 
 /// Re-indents the continuation lines of multi-line flow collections and quoted scalars so
@@ -603,6 +675,18 @@ mod tests {
         assert_eq!(n.at(&["spec", "a", "args"]).unwrap().items().len(), 1);
         assert_eq!(n.at(&["spec", "b"]).unwrap().as_str(), Some("[ {\"k\": 1} ]"));
         assert_eq!(n.locate(&["spec", "c"]).line, 9);
+    }
+
+    #[test]
+    fn crd_bodies_are_not_parsed_but_metadata_is() {
+        let text = "apiVersion: v1\nkind: Pod\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: x.example.com\nspec:\n  group: example.com\n  versions: [{{broken\nstatus: {}\n";
+        let docs = parse_documents(text, Limits::default());
+        let crd = docs[1].result.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(crd.at(&["metadata", "name"]).unwrap().as_str(), Some("x.example.com"));
+        assert_eq!(crd.locate(&["metadata", "name"]).line, 7);
+        assert!(crd.get("spec").is_none());
+        let full = Limits { shallow_crds: false, ..Limits::default() };
+        assert!(parse_documents(text, full)[1].result.is_err());
     }
 
     #[test]
