@@ -314,3 +314,91 @@ fn shared_corpus_scans_without_errors() {
     assert!(v["summary"]["objects"].as_u64().unwrap() >= 3000);
     assert!(v["summary"]["findings"].as_u64().unwrap() > 1000);
 }
+
+/// `palisade scan --cluster` end to end: the real kube client, a kubeconfig context, and a
+/// loopback server answering like an API server (one privileged pod; secrets forbidden).
+#[test]
+fn cluster_scan_through_kubeconfig() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        // Bounded: serve at most 200 connections, each with at most 50 requests.
+        for stream in listener.incoming().take(200) {
+            let Ok(stream) = stream else { break };
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut out = stream;
+            for _ in 0..50 {
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let mut content_length = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        content_length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; content_length];
+                let _ = reader.read_exact(&mut body);
+                let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let path = path.split('?').next().unwrap_or("").to_string();
+                let (code, json) = if path == "/api/v1/pods" {
+                    (200, r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[
+                        {"metadata":{"name":"debug","namespace":"ops","uid":"u1"},
+                         "spec":{"containers":[{"name":"sh","image":"busybox:1.36","securityContext":{"privileged":true}}]}}]}"#.to_string())
+                } else if path == "/api/v1/secrets" {
+                    (403, r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"secrets is forbidden: User \"ci\" cannot list resource \"secrets\" in API group \"\" at the cluster scope","reason":"Forbidden","code":403}"#.to_string())
+                } else {
+                    (200, r#"{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[]}"#.to_string())
+                };
+                let reason = if code == 200 { "OK" } else { "Forbidden" };
+                let resp = format!(
+                    "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+                    json.len()
+                );
+                if out.write_all(resp.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: other\nclusters:\n- name: fake\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: ci}}\n- name: other\n  context: {{cluster: fake, user: ci}}\nusers:\n- name: ci\n  user: {{token: abc}}\n"
+        ),
+    )
+    .unwrap();
+    let (code, v, stderr) = json_scan(
+        &[
+            "--cluster",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--context",
+            "fake",
+            "--checks",
+            "PSS102",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let f = &v["findings"][0];
+    assert_eq!(f["check"], "PSS102");
+    assert_eq!(f["source"], "cluster:fake");
+    assert_eq!(f["object"]["namespace"], "ops");
+    assert_eq!(f["path"], "spec.containers[0].securityContext.privileged");
+    assert!(stderr.contains("warning") && stderr.contains("secrets"), "{stderr}");
+    drop(server);
+}
