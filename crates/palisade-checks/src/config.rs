@@ -124,7 +124,10 @@ impl Config {
             Ok(Some(n)) => n,
         };
         if !root.is_map() {
-            return Err(err(root.pos.line, "the configuration must be a mapping".into()));
+            return Err(err(
+                root.pos.line,
+                "the configuration must be a mapping".into(),
+            ));
         }
         let strings = |n: &Node, what: &str| -> Result<Vec<String>, ConfigError> {
             if n.is_null() {

@@ -118,7 +118,11 @@ impl<'a> Emitter<'a> {
         message: impl Into<String>,
         severity: Severity,
     ) {
-        let line = if pos.line > 0 { pos.line } else { self.object.line };
+        let line = if pos.line > 0 {
+            pos.line
+        } else {
+            self.object.line
+        };
         self.out.push(Finding {
             check: self.meta.id.to_string(),
             severity,

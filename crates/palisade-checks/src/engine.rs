@@ -140,9 +140,7 @@ impl Engine {
         }
         // Pod Security Standards: controls not yet in the chosen version are inactive, and an
         // active restricted control replaces the baseline controls it overrides (as upstream).
-        let active = |c: &&'static dyn Check| {
-            c.meta().pss.is_none_or(|p| p.since <= pss_version.0)
-        };
+        let active = |c: &&'static dyn Check| c.meta().pss.is_none_or(|p| p.since <= pss_version.0);
         let chosen: Vec<&'static dyn Check> = registry::all()
             .iter()
             .copied()

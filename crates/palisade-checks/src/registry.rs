@@ -49,11 +49,18 @@ mod tests {
                 m.id
             );
             assert!(
-                m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                m.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "bad name {}",
                 m.name
             );
-            for section in ["## What it does", "## Why is this bad?", "## Example", "## Use instead"] {
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Use instead",
+            ] {
                 assert!(m.docs.contains(section), "{} docs lack {section:?}", m.id);
             }
             assert_eq!(m.pss.is_some(), m.id.starts_with("PSS"), "{}", m.id);
@@ -62,7 +69,10 @@ mod tests {
 
     #[test]
     fn catalog_size() {
-        let hardening = all().iter().filter(|c| c.meta().id.starts_with("PAL")).count();
+        let hardening = all()
+            .iter()
+            .filter(|c| c.meta().id.starts_with("PAL"))
+            .count();
         assert!(hardening >= 40, "only {hardening} hardening checks");
         let pss = all().iter().filter(|c| c.meta().pss.is_some()).count();
         assert_eq!(pss, 19, "one check per upstream PSS control");

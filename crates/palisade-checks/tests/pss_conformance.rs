@@ -18,7 +18,8 @@ fn suite_dir() -> PathBuf {
 /// `capabilities_restricted`.
 fn control_of(file: &Path) -> String {
     let stem = file.file_stem().unwrap().to_string_lossy();
-    stem.trim_end_matches(|c: char| c.is_ascii_digit()).to_string()
+    stem.trim_end_matches(|c: char| c.is_ascii_digit())
+        .to_string()
 }
 
 /// Upstream IDs (lower-cased) of the checks that produced findings, plus the IDs they

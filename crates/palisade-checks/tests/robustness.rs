@@ -23,9 +23,35 @@ impl XorShift {
 }
 
 const TOKENS: &[&str] = &[
-    "[", "]", "{", "}", ": ", "- ", "&a ", "*a", "<<: *a\n", "'", "\"", "\n  ", "\n---\n", "null",
-    "true", "-1", "0x7fffffffffffffff", "99999999999999999999", "~", "!!str ", "? ", "|\n", "\t",
-    "\u{feff}", "{{ .Values.x }}", "containers", "securityContext", "hostPath", "privileged",
+    "[",
+    "]",
+    "{",
+    "}",
+    ": ",
+    "- ",
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "'",
+    "\"",
+    "\n  ",
+    "\n---\n",
+    "null",
+    "true",
+    "-1",
+    "0x7fffffffffffffff",
+    "99999999999999999999",
+    "~",
+    "!!str ",
+    "? ",
+    "|\n",
+    "\t",
+    "\u{feff}",
+    "{{ .Values.x }}",
+    "containers",
+    "securityContext",
+    "hostPath",
+    "privileged",
 ];
 
 fn seeds() -> Vec<Vec<u8>> {
@@ -81,7 +107,11 @@ fn mutated_manifests_never_panic() {
                 }
             }
         }
-        let loaded = load_bytes(&data, Source::File("m.yaml".into()), &LoadOptions::default());
+        let loaded = load_bytes(
+            &data,
+            Source::File("m.yaml".into()),
+            &LoadOptions::default(),
+        );
         objects_seen += loaded.objects.len();
         let result = engine.run(&loaded.objects);
         for f in &result.findings {
@@ -91,5 +121,8 @@ fn mutated_manifests_never_panic() {
             let _ = Config::parse(text, "c.yaml");
         }
     }
-    assert!(objects_seen > 1000, "mutations too destructive: {objects_seen} objects");
+    assert!(
+        objects_seen > 1000,
+        "mutations too destructive: {objects_seen} objects"
+    );
 }

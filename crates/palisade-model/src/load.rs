@@ -38,7 +38,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(level: Level, source: impl Into<String>, line: u32, message: impl Into<String>) -> Self {
+    pub fn new(
+        level: Level,
+        source: impl Into<String>,
+        line: u32,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             level,
             source: source.into(),
@@ -296,7 +301,11 @@ pub fn load_bytes(bytes: &[u8], source: Source, opts: &LoadOptions) -> Loaded {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
             out.diagnostics.push(Diagnostic::new(
                 Level::Error,
                 name,
@@ -341,8 +350,12 @@ fn load_text(text: &str, source: Arc<Source>, opts: &LoadOptions, out: &mut Load
         out.documents += 1;
         let raw = &text[doc.text_range.0..doc.text_range.1];
         for (pos, msg) in &doc.warnings {
-            out.diagnostics
-                .push(Diagnostic::new(Level::Warning, &name, pos.line, msg.clone()));
+            out.diagnostics.push(Diagnostic::new(
+                Level::Warning,
+                &name,
+                pos.line,
+                msg.clone(),
+            ));
         }
         let helm = looks_like_helm(raw);
         match doc.result {
@@ -521,7 +534,11 @@ mod tests {
     fn binary_and_invalid_utf8() {
         let l = load_bytes(b"\x00\x01abc", Source::Stdin, &LoadOptions::default());
         assert_eq!(l.diagnostics[0].level, Level::Error);
-        let l = load_bytes(b"a: 1\nb: \xff\xfe\n", Source::Stdin, &LoadOptions::default());
+        let l = load_bytes(
+            b"a: 1\nb: \xff\xfe\n",
+            Source::Stdin,
+            &LoadOptions::default(),
+        );
         assert_eq!(l.diagnostics[0].line, 2);
     }
 

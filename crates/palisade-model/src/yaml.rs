@@ -136,7 +136,11 @@ pub fn parse_documents(text: &str, limits: Limits) -> Vec<Document> {
                         index: docs.len(),
                         line: if i == 0 { line } else { d.pos.line.max(line) },
                         result: Ok(Some(d).filter(|d| !d.is_null())),
-                        warnings: if i + 1 == n { warnings.clone() } else { Vec::new() },
+                        warnings: if i + 1 == n {
+                            warnings.clone()
+                        } else {
+                            Vec::new()
+                        },
                         text_range: (start, end),
                     });
                 }
@@ -162,7 +166,11 @@ fn is_crd(chunk: &str) -> bool {
         if let Some(v) = line.strip_prefix("kind:") {
             kind = Some(v.trim().trim_matches(['"', '\'']) == "CustomResourceDefinition");
         } else if let Some(v) = line.strip_prefix("apiVersion:") {
-            api = Some(v.trim().trim_matches(['"', '\'']).starts_with("apiextensions.k8s.io/"));
+            api = Some(
+                v.trim()
+                    .trim_matches(['"', '\''])
+                    .starts_with("apiextensions.k8s.io/"),
+            );
         }
         if let (Some(k), Some(a)) = (kind, api) {
             return k && a;
@@ -184,7 +192,11 @@ fn crd_header(chunk: &str) -> String {
         let top_level_key =
             (first.is_ascii_alphabetic() || first == b'"' || first == b'\'') && line.contains(':');
         let keep = if top_level_key {
-            let key = line.split(':').next().unwrap_or("").trim_matches(['"', '\'']);
+            let key = line
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim_matches(['"', '\'']);
             matches!(key, "apiVersion" | "kind" | "metadata")
         } else {
             true
@@ -289,7 +301,13 @@ fn relax_flow_indentation(text: &str) -> Option<String> {
             let t = content.trim_end();
             let t = t.split(" #").next().unwrap_or(t).trim_end();
             let tail = t.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
-            if tail.ends_with(": |") || tail.ends_with(": >") || tail == "|" || tail == ">" || tail.ends_with("- |") || tail.ends_with("- >") {
+            if tail.ends_with(": |")
+                || tail.ends_with(": >")
+                || tail == "|"
+                || tail == ">"
+                || tail.ends_with("- |")
+                || tail.ends_with("- >")
+            {
                 block_parent = Some(indent);
             }
         }
@@ -395,7 +413,8 @@ impl Builder {
                             format!("nesting deeper than {} levels", self.limits.max_depth),
                         ));
                     }
-                    self.stack.push(Frame::Map(Vec::new(), pos, anchor, None, Vec::new()));
+                    self.stack
+                        .push(Frame::Map(Vec::new(), pos, anchor, None, Vec::new()));
                 }
                 Event::SequenceEnd => {
                     let Some(Frame::Seq(items, start, anchor)) = self.stack.pop() else {
@@ -408,7 +427,8 @@ impl Builder {
                     self.push_value(node, start)?;
                 }
                 Event::MappingEnd => {
-                    let Some(Frame::Map(entries, start, anchor, pending, _)) = self.stack.pop() else {
+                    let Some(Frame::Map(entries, start, anchor, pending, _)) = self.stack.pop()
+                    else {
                         return Err(self.err(pos, "unbalanced mapping end"));
                     };
                     if pending.is_some() {
@@ -670,10 +690,14 @@ mod tests {
 
     #[test]
     fn tolerates_libyaml_flow_indentation() {
-        let text = "spec:\n  a:\n    args: [\n      \"x\",\n    ]\n  b: '[\n  {\"k\": 1}\n  ]'\n  c: 1\n";
+        let text =
+            "spec:\n  a:\n    args: [\n      \"x\",\n    ]\n  b: '[\n  {\"k\": 1}\n  ]'\n  c: 1\n";
         let n = one(text);
         assert_eq!(n.at(&["spec", "a", "args"]).unwrap().items().len(), 1);
-        assert_eq!(n.at(&["spec", "b"]).unwrap().as_str(), Some("[ {\"k\": 1} ]"));
+        assert_eq!(
+            n.at(&["spec", "b"]).unwrap().as_str(),
+            Some("[ {\"k\": 1} ]")
+        );
         assert_eq!(n.locate(&["spec", "c"]).line, 9);
     }
 
@@ -682,10 +706,16 @@ mod tests {
         let text = "apiVersion: v1\nkind: Pod\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: x.example.com\nspec:\n  group: example.com\n  versions: [{{broken\nstatus: {}\n";
         let docs = parse_documents(text, Limits::default());
         let crd = docs[1].result.as_ref().unwrap().as_ref().unwrap();
-        assert_eq!(crd.at(&["metadata", "name"]).unwrap().as_str(), Some("x.example.com"));
+        assert_eq!(
+            crd.at(&["metadata", "name"]).unwrap().as_str(),
+            Some("x.example.com")
+        );
         assert_eq!(crd.locate(&["metadata", "name"]).line, 7);
         assert!(crd.get("spec").is_none());
-        let full = Limits { shallow_crds: false, ..Limits::default() };
+        let full = Limits {
+            shallow_crds: false,
+            ..Limits::default()
+        };
         assert!(parse_documents(text, full)[1].result.is_err());
     }
 

@@ -41,10 +41,7 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
     while i < shown.len() {
         let head = shown[i];
         let mut j = i;
-        while j < shown.len()
-            && shown[j].object == head.object
-            && shown[j].source == head.source
-        {
+        while j < shown.len() && shown[j].object == head.object && shown[j].source == head.source {
             j += 1;
         }
         let loc = if head.file().is_some() {
@@ -74,7 +71,11 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
                     crate::SuppressedBy::Annotation => "annotation",
                     crate::SuppressedBy::Config => "config",
                 };
-                let _ = write!(out, " {}", paint(c, "2", &format!("[suppressed by {by}: {why}]")));
+                let _ = write!(
+                    out,
+                    " {}",
+                    paint(c, "2", &format!("[suppressed by {by}: {why}]"))
+                );
             }
             out.push('\n');
             let at = if f.line > 0 {
@@ -104,7 +105,11 @@ pub fn summary_line(report: &Report, color: bool) -> String {
     let mut line = format!(
         "{} {} in {} {} from {} {}",
         s.findings,
-        if s.findings == 1 { "finding" } else { "findings" },
+        if s.findings == 1 {
+            "finding"
+        } else {
+            "findings"
+        },
         s.objects,
         if s.objects == 1 { "object" } else { "objects" },
         s.files,
@@ -127,7 +132,11 @@ pub fn summary_line(report: &Report, color: bool) -> String {
             s.errors,
             if s.errors == 1 { "error" } else { "errors" },
             s.warnings,
-            if s.warnings == 1 { "warning" } else { "warnings" }
+            if s.warnings == 1 {
+                "warning"
+            } else {
+                "warnings"
+            }
         );
     }
     line.push('\n');
@@ -142,7 +151,10 @@ mod tests {
     fn groups_by_object_and_counts_suppressed() {
         let r = crate::testdata::report();
         let text = render(&r, HumanOptions::default());
-        assert!(text.starts_with("Deployment/shop/web (deploy/web.yaml:21)\n"), "{text}");
+        assert!(
+            text.starts_with("Deployment/shop/web (deploy/web.yaml:21)\n"),
+            "{text}"
+        );
         assert!(text.contains("CRITICAL PSS101"));
         assert!(!text.contains("PAL105"), "suppressed hidden by default");
         assert!(text.contains("1 finding in 3 objects from 2 sources (1 critical); 1 suppressed"));

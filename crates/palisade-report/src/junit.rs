@@ -30,7 +30,11 @@ pub fn render(report: &Report) -> String {
     let mut total_errors = 0;
     let mut total_skipped = 0;
     for rule in &report.rules {
-        let findings: Vec<_> = report.findings.iter().filter(|f| f.check == rule.id).collect();
+        let findings: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.check == rule.id)
+            .collect();
         let mut cases = String::new();
         let (mut tests, mut failures, mut skipped) = (0, 0, 0);
         if findings.is_empty() {

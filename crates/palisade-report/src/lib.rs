@@ -182,9 +182,8 @@ impl Report {
     /// Sorts findings into a stable order.
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
-            (&a.source, a.line, &a.object, &a.check, &a.path, &a.message).cmp(&(
-                &b.source, b.line, &b.object, &b.check, &b.path, &b.message,
-            ))
+            (&a.source, a.line, &a.object, &a.check, &a.path, &a.message)
+                .cmp(&(&b.source, b.line, &b.object, &b.check, &b.path, &b.message))
         });
         self.rules.sort_by(|a, b| a.id.cmp(&b.id));
     }

@@ -219,7 +219,8 @@ mod tests {
             "/../../../shared/schemas/sarif-schema-2.1.0.json"
         );
         let schema: Value = serde_json::from_str(
-            &std::fs::read_to_string(schema_path).expect("../shared/schemas must be beside the checkout"),
+            &std::fs::read_to_string(schema_path)
+                .expect("../shared/schemas must be beside the checkout"),
         )
         .unwrap();
         let validator = jsonschema::validator_for(&schema).expect("schema compiles");

@@ -4,7 +4,9 @@
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use palisade_checks::engine::EngineOptions;
-use palisade_checks::{config, registry, CheckSettings, Config, Engine, Profile, PssVersion, Severity};
+use palisade_checks::{
+    config, registry, CheckSettings, Config, Engine, Profile, PssVersion, Severity,
+};
 use palisade_model::{Diagnostic, Level, LoadOptions};
 use palisade_report::{human, json, junit, sarif, Report};
 use std::io::{IsTerminal, Write};
@@ -140,16 +142,22 @@ enum ChecksCommand {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s).ok_or_else(|| format!("unknown severity {s:?} (critical, high, medium, low, info)"))
+    Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity {s:?} (critical, high, medium, low, info)"))
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
-    Profile::parse(s).ok_or_else(|| format!("unknown profile {s:?} (pss-baseline, pss-restricted, all)"))
+    Profile::parse(s)
+        .ok_or_else(|| format!("unknown profile {s:?} (pss-baseline, pss-restricted, all)"))
 }
 
 fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
-    PssVersion::parse(s)
-        .ok_or_else(|| format!("unknown version {s:?}: use v1.0 … {} or latest", PssVersion::LATEST))
+    PssVersion::parse(s).ok_or_else(|| {
+        format!(
+            "unknown version {s:?}: use v1.0 … {} or latest",
+            PssVersion::LATEST
+        )
+    })
 }
 
 fn main() -> ExitCode {
@@ -157,7 +165,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_CLEAN };
+            let code = if e.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_CLEAN
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -190,7 +202,8 @@ fn use_color(choice: ColorChoice) -> bool {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
         }
     }
 }
@@ -257,9 +270,11 @@ fn scan(args: ScanArgs) -> Result<u8> {
         };
         match palisade_cluster::load_cluster(&opts) {
             Ok(l) => loaded.extend(l),
-            Err(e) => loaded
-                .diagnostics
-                .push(Diagnostic::new(Level::Error, "cluster", 0, e.to_string())),
+            Err(e) => {
+                loaded
+                    .diagnostics
+                    .push(Diagnostic::new(Level::Error, "cluster", 0, e.to_string()))
+            }
         }
     }
 
@@ -296,7 +311,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
         Format::Junit => junit::render(&report),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
             if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -341,7 +357,10 @@ fn checks(args: ChecksArgs) -> Result<u8> {
     if let Some(f) = &args.framework {
         let known = ["pss-baseline", "pss-restricted", "cis", "nsa", "mitre"];
         if !known.contains(&f.as_str()) {
-            eprintln!("palisade: error: unknown framework {f:?} ({})", known.join(", "));
+            eprintln!(
+                "palisade: error: unknown framework {f:?} ({})",
+                known.join(", ")
+            );
             return Ok(EXIT_ERROR);
         }
     }
@@ -349,7 +368,9 @@ fn checks(args: ChecksArgs) -> Result<u8> {
         .iter()
         .filter(|c| {
             let m = c.meta();
-            args.framework.as_deref().is_none_or(|f| m.frameworks().contains(&f))
+            args.framework
+                .as_deref()
+                .is_none_or(|f| m.frameworks().contains(&f))
                 && args.severity.is_none_or(|s| m.severity >= s)
         })
         .collect();
@@ -367,12 +388,25 @@ fn checks(args: ChecksArgs) -> Result<u8> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(EXIT_CLEAN);
     }
-    let name_w = selected.iter().map(|c| c.meta().name.len()).max().unwrap_or(4);
+    let name_w = selected
+        .iter()
+        .map(|c| c.meta().name.len())
+        .max()
+        .unwrap_or(4);
     println!("{:<7} {:<name_w$} {:<9} TITLE", "ID", "NAME", "SEVERITY");
     for c in &selected {
         let m = c.meta();
-        println!("{:<7} {:<name_w$} {:<9} {}", m.id, m.name, m.severity.as_str(), m.title);
+        println!(
+            "{:<7} {:<name_w$} {:<9} {}",
+            m.id,
+            m.name,
+            m.severity.as_str(),
+            m.title
+        );
     }
-    println!("\n{} checks (`palisade checks explain ID` for details)", selected.len());
+    println!(
+        "\n{} checks (`palisade checks explain ID` for details)",
+        selected.len()
+    );
     Ok(EXIT_CLEAN)
 }

@@ -14,7 +14,9 @@ fn shared() -> PathBuf {
 
 fn palisade() -> Command {
     let mut c = Command::cargo_bin("palisade").unwrap();
-    c.current_dir(repo()).env_remove("NO_COLOR").env("PALISADE_LOG", "off");
+    c.current_dir(repo())
+        .env_remove("NO_COLOR")
+        .env("PALISADE_LOG", "off");
     c
 }
 
@@ -84,7 +86,8 @@ fn stdin_and_helm_templates() {
     assert_eq!(v["findings"][0]["source"], "<stdin>");
     assert_eq!(v["findings"][0]["line"], 5);
 
-    let helm = "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ include \"app.fullname\" . }}\n";
+    let helm =
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ include \"app.fullname\" . }}\n";
     let (code, v, stderr) = json_scan(&["-"], Some(helm));
     assert_eq!(code, 2);
     assert!(stderr.contains("helm template"), "{stderr}");
@@ -103,8 +106,15 @@ fn a_broken_document_does_not_stop_the_scan() {
     let (code, v, stderr) = json_scan(&[f.to_str().unwrap(), "--checks", "PSS101"], None);
     assert_eq!(code, 2, "input errors exit 2");
     assert!(stderr.contains("mixed.yaml:"), "{stderr}");
-    assert!(stderr.contains("error: cannot parse document 1"), "{stderr}");
-    assert_eq!(checks_of(&v), ["PSS101"], "the second document is still scanned");
+    assert!(
+        stderr.contains("error: cannot parse document 1"),
+        "{stderr}"
+    );
+    assert_eq!(
+        checks_of(&v),
+        ["PSS101"],
+        "the second document is still scanned"
+    );
     assert_eq!(v["findings"][0]["object"]["name"], "b");
 }
 
@@ -114,23 +124,47 @@ fn hostile_inputs_give_clear_errors_not_panics() {
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..12 {
         let p = i - 1;
-        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("truncated.yaml", b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"unterminated\n".to_vec(), "cannot parse"),
-        ("binary.yaml", vec![0x7f, b'E', b'L', b'F', 0, 1, 2, 3, 0xff], "binary content"),
-        ("nested.yaml", "[".repeat(100_000).into_bytes(), "cannot parse"),
+        (
+            "truncated.yaml",
+            b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"unterminated\n".to_vec(),
+            "cannot parse",
+        ),
+        (
+            "binary.yaml",
+            vec![0x7f, b'E', b'L', b'F', 0, 1, 2, 3, 0xff],
+            "binary content",
+        ),
+        (
+            "nested.yaml",
+            "[".repeat(100_000).into_bytes(),
+            "cannot parse",
+        ),
         ("bomb.yaml", bomb.into_bytes(), "expands to more than"),
-        ("latin1.yaml", b"apiVersion: v1\nkind: ConfigMap\ndata: {a: \xe9t\xe9}\n".to_vec(), "invalid UTF-8"),
-        ("big.yaml", "# padding\n".repeat(200_000).into_bytes(), "limit"),
+        (
+            "latin1.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\ndata: {a: \xe9t\xe9}\n".to_vec(),
+            "invalid UTF-8",
+        ),
+        (
+            "big.yaml",
+            "# padding\n".repeat(200_000).into_bytes(),
+            "limit",
+        ),
     ];
     for (name, bytes, expect) in &cases {
         std::fs::write(dir.path().join(name), bytes).unwrap();
         let path = dir.path().join(name);
-        let (code, v, stderr) =
-            json_scan(&[path.to_str().unwrap(), "--max-file-size", "1"], None);
+        let (code, v, stderr) = json_scan(&[path.to_str().unwrap(), "--max-file-size", "1"], None);
         assert_eq!(code, 2, "{name}: {stderr}");
-        assert!(stderr.contains(name) && stderr.contains(expect), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(expect),
+            "{name}: {stderr}"
+        );
         assert_eq!(v["summary"]["inputErrors"], 1, "{name}");
     }
 }
@@ -158,18 +192,36 @@ fn fail_on_threshold_and_exit_codes() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x:1}]\n";
     // Only medium findings from the restricted profile.
     let mut c = palisade();
-    c.args(["scan", "-", "--no-config", "--profile", "pss-restricted", "--fail-on", "high"])
-        .write_stdin(pod);
+    c.args([
+        "scan",
+        "-",
+        "--no-config",
+        "--profile",
+        "pss-restricted",
+        "--fail-on",
+        "high",
+    ])
+    .write_stdin(pod);
     c.assert().code(0);
     let mut c = palisade();
-    c.args(["scan", "-", "--no-config", "--profile", "pss-restricted", "--fail-on", "medium"])
-        .write_stdin(pod);
+    c.args([
+        "scan",
+        "-",
+        "--no-config",
+        "--profile",
+        "pss-restricted",
+        "--fail-on",
+        "medium",
+    ])
+    .write_stdin(pod);
     c.assert().code(1);
     let mut c = palisade();
-    c.args(["scan", "-", "--fail-on", "severe"]).write_stdin(pod);
+    c.args(["scan", "-", "--fail-on", "severe"])
+        .write_stdin(pod);
     c.assert().code(2);
     let mut c = palisade();
-    c.args(["scan", "-", "--checks", "NOPE999"]).write_stdin(pod);
+    c.args(["scan", "-", "--checks", "NOPE999"])
+        .write_stdin(pod);
     c.assert().code(2);
     palisade().args(["scan"]).assert().code(2);
 }
@@ -181,19 +233,43 @@ fn annotations_suppress_and_are_never_silently_dropped() {
     assert_eq!(code, 0, "suppressed findings do not fail the scan");
     assert_eq!(v["summary"]["suppressed"], 2);
     assert_eq!(v["suppressed"][0]["suppressed"]["reason"], "node exporter");
-    assert!(stderr.contains("unknown check \"no-such-check\""), "{stderr}");
+    assert!(
+        stderr.contains("unknown check \"no-such-check\""),
+        "{stderr}"
+    );
 
     let mut c = palisade();
-    c.args(["scan", "-", "--no-config", "--checks", "PSS101", "--color", "never"])
-        .write_stdin(pod);
+    c.args([
+        "scan",
+        "-",
+        "--no-config",
+        "--checks",
+        "PSS101",
+        "--color",
+        "never",
+    ])
+    .write_stdin(pod);
     let out = String::from_utf8(c.output().unwrap().stdout).unwrap();
     assert!(out.contains("2 suppressed"), "{out}");
-    assert!(!out.contains("hostNetwork"), "hidden unless --show-suppressed: {out}");
+    assert!(
+        !out.contains("hostNetwork"),
+        "hidden unless --show-suppressed: {out}"
+    );
     let mut c = palisade();
-    c.args(["scan", "-", "--no-config", "--checks", "PSS101", "--show-suppressed"])
-        .write_stdin(pod);
+    c.args([
+        "scan",
+        "-",
+        "--no-config",
+        "--checks",
+        "PSS101",
+        "--show-suppressed",
+    ])
+    .write_stdin(pod);
     let out = String::from_utf8(c.output().unwrap().stdout).unwrap();
-    assert!(out.contains("suppressed by annotation: node exporter"), "{out}");
+    assert!(
+        out.contains("suppressed by annotation: node exporter"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -223,7 +299,11 @@ fn configuration_file_is_discovered_and_validated() {
     assert_eq!(v["suppressed"][0]["severity"], "low");
     assert_eq!(v["suppressed"][0]["suppressed"]["by"], "config");
 
-    std::fs::write(dir.path().join(".palisade.yaml"), "profile: all\nskip:\n  - PSS999\n").unwrap();
+    std::fs::write(
+        dir.path().join(".palisade.yaml"),
+        "profile: all\nskip:\n  - PSS999\n",
+    )
+    .unwrap();
     let out = Command::cargo_bin("palisade")
         .unwrap()
         .current_dir(&sub)
@@ -232,7 +312,10 @@ fn configuration_file_is_discovered_and_validated() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(".palisade.yaml:2:") && err.contains("PSS999"), "{err}");
+    assert!(
+        err.contains(".palisade.yaml:2:") && err.contains("PSS999"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -253,10 +336,16 @@ fn sarif_output_of_a_real_scan_validates() {
     assert!(results.len() > 10);
     for r in results {
         let loc = &r["locations"][0]["physicalLocation"];
-        assert!(loc["artifactLocation"]["uri"].as_str().unwrap().starts_with("examples/"));
+        assert!(loc["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("examples/"));
         assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
         let idx = r["ruleIndex"].as_u64().unwrap() as usize;
-        assert_eq!(log["runs"][0]["tool"]["driver"]["rules"][idx]["id"], r["ruleId"]);
+        assert_eq!(
+            log["runs"][0]["tool"]["driver"]["rules"][idx]["id"],
+            r["ruleId"]
+        );
     }
 }
 
@@ -273,7 +362,13 @@ fn junit_and_human_output() {
     assert_eq!(failures, v["findings"].as_array().unwrap().len());
 
     let out = palisade()
-        .args(["scan", "examples/insecure", "--no-config", "--color", "always"])
+        .args([
+            "scan",
+            "examples/insecure",
+            "--no-config",
+            "--color",
+            "always",
+        ])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b["));
@@ -298,10 +393,16 @@ fn checks_listing_and_explain() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 7);
-    let out = palisade().args(["checks", "explain", "privileged"]).output().unwrap();
+    let out = palisade()
+        .args(["checks", "explain", "privileged"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("## Why is this bad?") && text.contains("CIS Kubernetes Benchmark"));
-    palisade().args(["checks", "explain", "XYZ"]).assert().code(2);
+    palisade()
+        .args(["checks", "explain", "XYZ"])
+        .assert()
+        .code(2);
 }
 
 /// Every manifest of 15 real projects: no panic, no parse error.
@@ -350,7 +451,11 @@ fn cluster_scan_through_kubeconfig() {
                 }
                 let mut body = vec![0; content_length];
                 let _ = reader.read_exact(&mut body);
-                let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .to_string();
                 let path = path.split('?').next().unwrap_or("").to_string();
                 let (code, json) = if path == "/api/v1/pods" {
                     (200, r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[
@@ -399,6 +504,9 @@ fn cluster_scan_through_kubeconfig() {
     assert_eq!(f["source"], "cluster:fake");
     assert_eq!(f["object"]["namespace"], "ops");
     assert_eq!(f["path"], "spec.containers[0].securityContext.privileged");
-    assert!(stderr.contains("warning") && stderr.contains("secrets"), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("secrets"),
+        "{stderr}"
+    );
     drop(server);
 }

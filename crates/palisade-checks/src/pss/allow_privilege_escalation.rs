@@ -52,7 +52,10 @@ impl Check for AllowPrivilegeEscalation {
                 out.emit(
                     c.path(&f),
                     c.locate(&f),
-                    format!("{} must set securityContext.allowPrivilegeEscalation=false", c.label()),
+                    format!(
+                        "{} must set securityContext.allowPrivilegeEscalation=false",
+                        c.label()
+                    ),
                 );
             }
         }

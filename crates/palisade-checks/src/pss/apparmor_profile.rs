@@ -84,7 +84,10 @@ impl Check for AppArmorProfile {
                     out.emit(
                         node::join(&format!("{}.annotations", pod.meta_path), &e.key),
                         e.key_pos,
-                        format!("annotation {}={v:?} sets a forbidden AppArmor profile", e.key),
+                        format!(
+                            "annotation {}={v:?} sets a forbidden AppArmor profile",
+                            e.key
+                        ),
                     );
                 }
             }

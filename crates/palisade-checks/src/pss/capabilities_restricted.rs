@@ -58,7 +58,10 @@ impl Check for CapabilitiesRestricted {
                 out.emit(
                     c.path(&drop),
                     c.locate(&drop),
-                    format!("{} must set securityContext.capabilities.drop=[\"ALL\"]", c.label()),
+                    format!(
+                        "{} must set securityContext.capabilities.drop=[\"ALL\"]",
+                        c.label()
+                    ),
                 );
             }
             let bad: Vec<String> = strings(c.node.at(&add))

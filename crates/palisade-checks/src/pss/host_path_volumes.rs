@@ -40,9 +40,19 @@ impl Check for HostPathVolumes {
     }
     fn check(&self, _cx: &Context<'_>, obj: &Object, out: &mut Emitter<'_>) {
         let Some(pod) = obj.pod() else { return };
-        for (i, v) in pod.spec.get("volumes").map(Node::items).unwrap_or(&[]).iter().enumerate() {
+        for (i, v) in pod
+            .spec
+            .get("volumes")
+            .map(Node::items)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             if v.get("hostPath").is_some_and(|h| !h.is_null()) {
-                let name = v.get("name").and_then(Node::scalar_string).unwrap_or_default();
+                let name = v
+                    .get("name")
+                    .and_then(Node::scalar_string)
+                    .unwrap_or_default();
                 out.emit(
                     node::join(&node::index(&pod.path("volumes"), i), "hostPath"),
                     v.locate(&["hostPath"]),

@@ -40,8 +40,17 @@ impl Check for HostPorts {
     fn check(&self, _cx: &Context<'_>, obj: &Object, out: &mut Emitter<'_>) {
         let Some(pod) = obj.pod() else { return };
         for c in pod.containers() {
-            for (i, p) in c.node.get("ports").map(Node::items).unwrap_or(&[]).iter().enumerate() {
-                let Some(hp) = p.get("hostPort") else { continue };
+            for (i, p) in c
+                .node
+                .get("ports")
+                .map(Node::items)
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
+                let Some(hp) = p.get("hostPort") else {
+                    continue;
+                };
                 let nonzero = match hp.as_i64() {
                     Some(v) => v != 0,
                     None => !hp.is_null(),

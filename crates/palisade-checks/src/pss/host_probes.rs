@@ -56,7 +56,11 @@ impl Check for HostProbesAndLifecycle {
                 for action in ["httpGet", "tcpSocket"] {
                     let mut f: Vec<&str> = h.to_vec();
                     f.extend([action, "host"]);
-                    let host = c.node.at(&f).and_then(Node::scalar_string).unwrap_or_default();
+                    let host = c
+                        .node
+                        .at(&f)
+                        .and_then(Node::scalar_string)
+                        .unwrap_or_default();
                     if !host.is_empty() {
                         out.emit(
                             c.path(&f),

@@ -80,7 +80,10 @@ spec:
             privileged: true
 "#,
         );
-        assert_eq!(paths(&f), ["spec.template.spec.containers[1].securityContext.privileged"]);
+        assert_eq!(
+            paths(&f),
+            ["spec.template.spec.containers[1].securityContext.privileged"]
+        );
         assert_eq!(f[0].line, 15);
         assert!(f[0].message.contains("container \"b\""));
     }

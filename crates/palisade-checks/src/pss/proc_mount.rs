@@ -43,7 +43,10 @@ pub(crate) fn check_proc_mount(pod: &PodRef<'_>, out: &mut Emitter<'_>) {
                 out.emit(
                     c.path(&f),
                     c.locate(&f),
-                    format!("{} must not set securityContext.procMount to {s:?}", c.label()),
+                    format!(
+                        "{} must not set securityContext.procMount to {s:?}",
+                        c.label()
+                    ),
                 );
             }
         }

@@ -82,7 +82,14 @@ impl Check for RestrictedVolumes {
     }
     fn check(&self, _cx: &Context<'_>, obj: &Object, out: &mut Emitter<'_>) {
         let Some(pod) = obj.pod() else { return };
-        for (i, v) in pod.spec.get("volumes").map(Node::items).unwrap_or(&[]).iter().enumerate() {
+        for (i, v) in pod
+            .spec
+            .get("volumes")
+            .map(Node::items)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             let sources: Vec<&str> = v
                 .entries()
                 .iter()
@@ -93,11 +100,17 @@ impl Check for RestrictedVolumes {
                 continue;
             }
             // A volume with no source is defaulted to emptyDir by the API server.
-            let Some(bad) = sources.iter().find(|s| FORBIDDEN.contains(s)).or(sources.first())
+            let Some(bad) = sources
+                .iter()
+                .find(|s| FORBIDDEN.contains(s))
+                .or(sources.first())
             else {
                 continue;
             };
-            let name = v.get("name").and_then(Node::scalar_string).unwrap_or_default();
+            let name = v
+                .get("name")
+                .and_then(Node::scalar_string)
+                .unwrap_or_default();
             out.emit(
                 node::join(&node::index(&pod.path("volumes"), i), bad),
                 v.locate(&[bad]),

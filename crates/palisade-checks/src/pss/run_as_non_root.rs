@@ -65,12 +65,18 @@ impl Check for RunAsNonRoot {
                 Some(_) => out.emit(
                     c.path(&f),
                     c.locate(&f),
-                    format!("{} must not set securityContext.runAsNonRoot=false", c.label()),
+                    format!(
+                        "{} must not set securityContext.runAsNonRoot=false",
+                        c.label()
+                    ),
                 ),
                 None if pod_value != Some(true) => out.emit(
                     c.path(&f),
                     c.locate(&f),
-                    format!("pod or {} must set securityContext.runAsNonRoot=true", c.label()),
+                    format!(
+                        "pod or {} must set securityContext.runAsNonRoot=true",
+                        c.label()
+                    ),
                 ),
                 None => {}
             }

@@ -64,7 +64,11 @@ impl Check for SeccompBaseline {
         if cx.pss_version.0 < 19 {
             let ann = pod.annotations();
             let mut keys = vec![POD_ANNOTATION.to_string()];
-            keys.extend(pod.containers().iter().map(|c| format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name)));
+            keys.extend(
+                pod.containers()
+                    .iter()
+                    .map(|c| format!("{CONTAINER_ANNOTATION_PREFIX}{}", c.name)),
+            );
             for key in keys {
                 if let Some(e) = ann.entry(&key) {
                     let v = e.value.scalar_string().unwrap_or_default();
@@ -82,7 +86,10 @@ impl Check for SeccompBaseline {
         let f = ["securityContext", "seccompProfile"];
         if let Some(p) = pod.spec.at(&f).filter(|p| !p.is_null()) {
             if !valid_type(p) {
-                let t = p.get("type").and_then(Node::scalar_string).unwrap_or_default();
+                let t = p
+                    .get("type")
+                    .and_then(Node::scalar_string)
+                    .unwrap_or_default();
                 out.emit(
                     pod.path("securityContext.seccompProfile.type"),
                     pod.locate(&["securityContext", "seccompProfile", "type"]),
@@ -93,12 +100,18 @@ impl Check for SeccompBaseline {
         for c in pod.containers() {
             if let Some(p) = c.node.at(&f).filter(|p| !p.is_null()) {
                 if !valid_type(p) {
-                    let t = p.get("type").and_then(Node::scalar_string).unwrap_or_default();
+                    let t = p
+                        .get("type")
+                        .and_then(Node::scalar_string)
+                        .unwrap_or_default();
                     let ff = ["securityContext", "seccompProfile", "type"];
                     out.emit(
                         c.path(&ff),
                         c.locate(&ff),
-                        format!("{} must not set securityContext.seccompProfile.type to {t:?}", c.label()),
+                        format!(
+                            "{} must not set securityContext.seccompProfile.type to {t:?}",
+                            c.label()
+                        ),
                     );
                 }
             }

@@ -59,7 +59,10 @@ impl Check for SeccompRestricted {
             if valid_type(p) {
                 pod_set = true;
             } else {
-                let t = p.get("type").and_then(Node::scalar_string).unwrap_or_default();
+                let t = p
+                    .get("type")
+                    .and_then(Node::scalar_string)
+                    .unwrap_or_default();
                 out.emit(
                     pod.path("securityContext.seccompProfile.type"),
                     pod.locate(&ft),

@@ -37,7 +37,10 @@ declare_check! {
 
 fn problems(opts: &Node, minor: u32) -> Vec<String> {
     let mut p = Vec::new();
-    let t = opts.get("type").and_then(Node::scalar_string).unwrap_or_default();
+    let t = opts
+        .get("type")
+        .and_then(Node::scalar_string)
+        .unwrap_or_default();
     let mut allowed = vec!["", "container_t", "container_init_t", "container_kvm_t"];
     if minor >= 31 {
         allowed.push("container_engine_t");
@@ -46,7 +49,11 @@ fn problems(opts: &Node, minor: u32) -> Vec<String> {
         p.push(format!("type {t:?}"));
     }
     for field in ["user", "role"] {
-        if opts.get(field).and_then(Node::scalar_string).is_some_and(|s| !s.is_empty()) {
+        if opts
+            .get(field)
+            .and_then(Node::scalar_string)
+            .is_some_and(|s| !s.is_empty())
+        {
             p.push(format!("{field} may not be set"));
         }
     }
@@ -66,12 +73,20 @@ impl Check for SeLinuxOptions {
                 out.emit(
                     path,
                     pos,
-                    format!("{who} sets forbidden securityContext.seLinuxOptions: {}", p.join("; ")),
+                    format!(
+                        "{who} sets forbidden securityContext.seLinuxOptions: {}",
+                        p.join("; ")
+                    ),
                 );
             }
         };
         if let Some(o) = pod.spec.at(&f).filter(|o| o.is_map()) {
-            report(pod.path("securityContext.seLinuxOptions"), pod.locate(&f), "pod".into(), o);
+            report(
+                pod.path("securityContext.seLinuxOptions"),
+                pod.locate(&f),
+                "pod".into(),
+                o,
+            );
         }
         for c in pod.containers() {
             if let Some(o) = c.node.at(&f).filter(|o| o.is_map()) {

@@ -64,7 +64,10 @@ pub(crate) fn allowed(minor: u32) -> Vec<&'static str> {
         a.extend(["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"]);
     }
     if minor >= 37 {
-        a.extend(["net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat"]);
+        a.extend([
+            "net.ipv4.tcp_slow_start_after_idle",
+            "net.ipv4.tcp_notsent_lowat",
+        ]);
     }
     a
 }
@@ -77,8 +80,18 @@ impl Check for Sysctls {
         let Some(pod) = obj.pod() else { return };
         let ok = allowed(cx.pss_version.0);
         let f = ["securityContext", "sysctls"];
-        for (i, s) in pod.spec.at(&f).map(Node::items).unwrap_or(&[]).iter().enumerate() {
-            let name = s.get("name").and_then(Node::scalar_string).unwrap_or_default();
+        for (i, s) in pod
+            .spec
+            .at(&f)
+            .map(Node::items)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            let name = s
+                .get("name")
+                .and_then(Node::scalar_string)
+                .unwrap_or_default();
             if !ok.contains(&name.as_str()) {
                 out.emit(
                     node::index(&pod.path("securityContext.sysctls"), i),

@@ -53,7 +53,10 @@ impl Check for WindowsHostProcess {
                 out.emit(
                     c.path(&f),
                     c.locate(&f),
-                    format!("{} must not set securityContext.windowsOptions.hostProcess=true", c.label()),
+                    format!(
+                        "{} must not set securityContext.windowsOptions.hostProcess=true",
+                        c.label()
+                    ),
                 );
             }
         }
