@@ -213,9 +213,13 @@ impl<'a> PodRef<'a> {
         None
     }
 
-    /// `spec_path` + `.field`.
+    /// `spec_path` + `.field`; `field` may be a dotted path (`securityContext.runAsUser`).
     pub fn path(&self, field: &str) -> String {
-        join(self.spec_path, field)
+        let mut p = self.spec_path.to_string();
+        for segment in field.split('.') {
+            crate::node::push_key(&mut p, segment);
+        }
+        p
     }
 
     /// The line of `field...` inside the pod spec (or of its nearest existing parent).

@@ -269,7 +269,11 @@ fn scan(args: ScanArgs) -> Result<u8> {
             ..palisade_cluster::ClusterOptions::default()
         };
         match palisade_cluster::load_cluster(&opts) {
-            Ok(l) => loaded.extend(l),
+            Ok(l) => {
+                // The cluster counts as one source in the summary.
+                loaded.files += 1;
+                loaded.extend(l);
+            }
             Err(e) => {
                 loaded
                     .diagnostics

@@ -27,7 +27,7 @@ declare_check! {
         severity: Medium,
         category: PodSecurity,
         pss: baseline("hostPorts", 0),
-        cis: None,
+        cis: Some("5.2.13"),
         nsa: Some("Network separation and hardening"),
         mitre: &[],
     }

@@ -61,3 +61,23 @@ impl Check for RunAsUser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{paths, run};
+
+    #[test]
+    fn pod_and_container_level_root() {
+        let f = run(
+            &RunAsUser,
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext:\n    runAsUser: 0\n  containers:\n    - name: a\n      securityContext: {runAsUser: 1000}\n    - name: b\n      securityContext:\n        runAsUser: 0\n",
+        );
+        assert_eq!(
+            paths(&f),
+            ["spec.securityContext.runAsUser", "spec.containers[1].securityContext.runAsUser"]
+        );
+        assert_eq!(f[0].line, 6);
+        assert_eq!(f[1].line, 12);
+    }
+}

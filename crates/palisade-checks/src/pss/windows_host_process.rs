@@ -28,7 +28,7 @@ declare_check! {
         severity: Critical,
         category: PodSecurity,
         pss: baseline("windowsHostProcess", 0),
-        cis: None,
+        cis: Some("5.2.11"),
         nsa: None,
         mitre: &["T1611"],
     }
