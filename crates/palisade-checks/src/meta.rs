@@ -182,7 +182,7 @@ impl CheckMeta {
 
 /// Declares a check: a unit struct whose `META` carries the doc comment as documentation.
 ///
-/// ```ignore
+/// ```text
 /// declare_check! {
 ///     /// ## What it does
 ///     /// ...

@@ -75,7 +75,10 @@ mod tests {
         );
         assert_eq!(
             paths(&f),
-            ["spec.securityContext.runAsUser", "spec.containers[1].securityContext.runAsUser"]
+            [
+                "spec.securityContext.runAsUser",
+                "spec.containers[1].securityContext.runAsUser"
+            ]
         );
         assert_eq!(f[0].line, 6);
         assert_eq!(f[1].line, 12);
