@@ -185,7 +185,8 @@ impl Engine {
             .collect()
     }
 
-    /// Runs every enabled check over `objects`.
+    /// Runs every enabled check over `objects`, on all available cores. The result is
+    /// deterministic: findings come out in object order, then check order.
     pub fn run(&self, objects: &[Object]) -> ScanResult {
         let inventory = Inventory::new(objects);
         let cx = Context {
@@ -194,37 +195,78 @@ impl Engine {
             pss_version: self.pss_version,
         };
         let uids: HashSet<&str> = objects.iter().filter_map(Object::uid).collect();
-        let mut result = ScanResult::default();
-        for obj in objects {
-            // A Pod owned by a ReplicaSet owned by a Deployment is checked once, through
-            // the Deployment.
-            if obj.controller_uid().is_some_and(|u| uids.contains(u)) {
-                continue;
-            }
-            result.objects += 1;
-            let ignored = self.ignored_checks(obj, &mut result.diagnostics);
-            let reason = obj.annotation(IGNORE_REASON_ANNOTATION).map(str::to_string);
-            for check in &self.checks {
-                let meta = check.meta();
-                let mut em = Emitter::new(obj, meta, self.severity_of(*check));
-                check.check(&cx, obj, &mut em);
-                for mut f in em.into_findings() {
-                    if ignored.contains(meta.id) {
-                        f.suppressed = Some(Suppression {
-                            by: SuppressedBy::Annotation,
-                            reason: reason.clone(),
-                        });
-                    } else if let Some(ex) = self.exemptions.iter().find(|e| e.matches(meta, obj)) {
-                        f.suppressed = Some(Suppression {
-                            by: SuppressedBy::Config,
-                            reason: ex.reason.clone(),
-                        });
-                    }
-                    result.findings.push(f);
-                }
-            }
+        // A Pod owned by a ReplicaSet owned by a Deployment is checked once, through the
+        // Deployment.
+        let todo: Vec<&Object> = objects
+            .iter()
+            .filter(|o| !o.controller_uid().is_some_and(|u| uids.contains(u)))
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+            .min(todo.len() / 64 + 1);
+        let per_object: Vec<(Vec<Finding>, Vec<Diagnostic>)> = if threads <= 1 {
+            todo.iter().map(|o| self.check_object(&cx, o)).collect()
+        } else {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let mut done: Vec<(usize, (Vec<Finding>, Vec<Diagnostic>))> = std::thread::scope(|s| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        s.spawn(|| {
+                            let mut mine = Vec::new();
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some(o) = todo.get(i) else { break };
+                                mine.push((i, self.check_object(&cx, o)));
+                            }
+                            mine
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().expect("a check panicked"))
+                    .collect()
+            });
+            done.sort_by_key(|(i, _)| *i);
+            done.into_iter().map(|(_, r)| r).collect()
+        };
+        let mut result = ScanResult {
+            objects: todo.len(),
+            ..ScanResult::default()
+        };
+        for (findings, diagnostics) in per_object {
+            result.findings.extend(findings);
+            result.diagnostics.extend(diagnostics);
         }
         result
+    }
+
+    fn check_object(&self, cx: &Context<'_>, obj: &Object) -> (Vec<Finding>, Vec<Diagnostic>) {
+        let mut diagnostics = Vec::new();
+        let mut findings = Vec::new();
+        let ignored = self.ignored_checks(obj, &mut diagnostics);
+        let reason = obj.annotation(IGNORE_REASON_ANNOTATION).map(str::to_string);
+        for check in &self.checks {
+            let meta = check.meta();
+            let mut em = Emitter::new(obj, meta, self.severity_of(*check));
+            check.check(cx, obj, &mut em);
+            for mut f in em.into_findings() {
+                if ignored.contains(meta.id) {
+                    f.suppressed = Some(Suppression {
+                        by: SuppressedBy::Annotation,
+                        reason: reason.clone(),
+                    });
+                } else if let Some(ex) = self.exemptions.iter().find(|e| e.matches(meta, obj)) {
+                    f.suppressed = Some(Suppression {
+                        by: SuppressedBy::Config,
+                        reason: ex.reason.clone(),
+                    });
+                }
+                findings.push(f);
+            }
+        }
+        (findings, diagnostics)
     }
 
     fn ignored_checks(&self, obj: &Object, diags: &mut Vec<Diagnostic>) -> HashSet<&'static str> {

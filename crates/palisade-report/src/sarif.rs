@@ -77,8 +77,76 @@ fn first_paragraph(md: &str) -> String {
         .join(" ")
 }
 
+fn result(report: &Report, f: &Finding) -> Value {
+    let mut location = json!({
+        "logicalLocations": [{
+            "name": f.object.name,
+            "fullyQualifiedName": format!("{}#{}", f.object.qualified(), f.path),
+            "kind": "object",
+        }],
+    });
+    if let Some(file) = f.file() {
+        location["physicalLocation"] = json!({
+            "artifactLocation": {"uri": artifact_uri(file)},
+            "region": {"startLine": f.line.max(1)},
+        });
+    }
+    let mut result = json!({
+        "ruleId": f.check,
+        "level": level(f.severity),
+        "message": {"text": format!("{} ({} {})", f.message, f.object.kind, match &f.object.namespace {
+            Some(ns) => format!("{ns}/{}", f.object.name),
+            None => f.object.name.clone(),
+        })},
+        "locations": [location],
+        "partialFingerprints": {"palisade/v1": fingerprint(f)},
+        "properties": {"path": f.path, "severity": f.severity.as_str()},
+    });
+    if let Some(i) = report.rules.iter().position(|r| r.id == f.check) {
+        result["ruleIndex"] = json!(i);
+    }
+    if let Some(s) = &f.suppressed {
+        let mut sup = json!({
+            "kind": match s.by { crate::SuppressedBy::Annotation => "inSource", crate::SuppressedBy::Config => "external" },
+            "status": "accepted",
+        });
+        if let Some(reason) = &s.reason {
+            sup["justification"] = json!(reason);
+        }
+        result["suppressions"] = json!([sup]);
+    }
+    result
+}
+
+/// Findings serialized one at a time, so a large report is never held as one JSON tree.
+struct Results<'a>(&'a Report);
+
+impl serde::Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.findings.iter().map(|f| result(self.0, f)))
+    }
+}
+
+/// The SARIF log with results streamed.
+#[derive(serde::Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Value,
+    invocations: Value,
+    column_kind: &'static str,
+    results: Results<'a>,
+}
+
 /// Renders the report as a SARIF log.
-pub fn to_value(report: &Report) -> Value {
+fn log(report: &Report) -> Log<'_> {
     let rules: Vec<Value> = report
         .rules
         .iter()
@@ -101,50 +169,6 @@ pub fn to_value(report: &Report) -> Value {
                     "problem.severity": level(r.severity),
                 },
             })
-        })
-        .collect();
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| {
-            let mut location = json!({
-                "logicalLocations": [{
-                    "name": f.object.name,
-                    "fullyQualifiedName": format!("{}#{}", f.object.qualified(), f.path),
-                    "kind": "object",
-                }],
-            });
-            if let Some(file) = f.file() {
-                location["physicalLocation"] = json!({
-                    "artifactLocation": {"uri": artifact_uri(file)},
-                    "region": {"startLine": f.line.max(1)},
-                });
-            }
-            let mut result = json!({
-                "ruleId": f.check,
-                "level": level(f.severity),
-                "message": {"text": format!("{} ({} {})", f.message, f.object.kind, match &f.object.namespace {
-                    Some(ns) => format!("{ns}/{}", f.object.name),
-                    None => f.object.name.clone(),
-                })},
-                "locations": [location],
-                "partialFingerprints": {"palisade/v1": fingerprint(f)},
-                "properties": {"path": f.path, "severity": f.severity.as_str()},
-            });
-            if let Some(i) = report.rules.iter().position(|r| r.id == f.check) {
-                result["ruleIndex"] = json!(i);
-            }
-            if let Some(s) = &f.suppressed {
-                let mut sup = json!({
-                    "kind": match s.by { crate::SuppressedBy::Annotation => "inSource", crate::SuppressedBy::Config => "external" },
-                    "status": "accepted",
-                });
-                if let Some(reason) = &s.reason {
-                    sup["justification"] = json!(reason);
-                }
-                result["suppressions"] = json!([sup]);
-            }
-            result
         })
         .collect();
     let notifications: Vec<Value> = report
@@ -175,29 +199,34 @@ pub fn to_value(report: &Report) -> Value {
             n
         })
         .collect();
-    json!({
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    Log {
+        schema: SCHEMA_URI,
+        version: "2.1.0",
+        runs: [Run {
+            tool: json!({"driver": {
                 "name": "palisade",
                 "semanticVersion": report.tool_version,
                 "informationUri": "https://github.com/palisade-dev/palisade",
                 "rules": rules,
-            }},
-            "invocations": [{
+            }}),
+            invocations: json!([{
                 "executionSuccessful": true,
                 "toolExecutionNotifications": notifications,
-            }],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
+            }]),
+            column_kind: "unicodeCodePoints",
+            results: Results(report),
         }],
-    })
+    }
+}
+
+/// Renders the report as a SARIF log value.
+pub fn to_value(report: &Report) -> Value {
+    serde_json::to_value(log(report)).unwrap_or(Value::Null)
 }
 
 /// Renders the report as SARIF text.
 pub fn render(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(&to_value(report)).unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&log(report)).unwrap_or_default();
     s.push('\n');
     s
 }

@@ -260,6 +260,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
         max_file_bytes: args.max_file_size.saturating_mul(1024 * 1024),
         ..LoadOptions::default()
     };
+    let started = std::time::Instant::now();
     let mut loaded = palisade_model::load_paths(&args.paths, &load_opts);
     if args.cluster {
         let opts = palisade_cluster::ClusterOptions {
@@ -282,7 +283,17 @@ fn scan(args: ScanArgs) -> Result<u8> {
         }
     }
 
+    let loaded_at = std::time::Instant::now();
     let result = engine.run(&loaded.objects);
+    let checked_at = std::time::Instant::now();
+    tracing::info!(
+        files = loaded.files,
+        objects = loaded.objects.len(),
+        load_ms = (loaded_at - started).as_secs_f64() * 1e3,
+        check_ms = (checked_at - loaded_at).as_secs_f64() * 1e3,
+        findings = result.findings.len(),
+        "scanned"
+    );
     let mut report = Report {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         findings: result.findings,
@@ -327,6 +338,10 @@ fn scan(args: ScanArgs) -> Result<u8> {
         }
     }
 
+    tracing::info!(
+        render_ms = checked_at.elapsed().as_secs_f64() * 1e3,
+        "rendered"
+    );
     let threshold = args.fail_on.or(cfg.fail_on).unwrap_or(Severity::Info);
     let input_errors = report.diagnostics.iter().any(|d| d.level == Level::Error);
     Ok(if input_errors {
