@@ -76,6 +76,9 @@ pub struct ScanResult {
     pub objects: usize,
 }
 
+/// The findings and diagnostics of one object.
+type ObjectResult = (Vec<Finding>, Vec<Diagnostic>);
+
 /// A configured set of checks, ready to run.
 pub struct Engine {
     checks: Vec<&'static dyn Check>,
@@ -205,11 +208,11 @@ impl Engine {
             .map_or(1, |n| n.get())
             .min(8)
             .min(todo.len() / 64 + 1);
-        let per_object: Vec<(Vec<Finding>, Vec<Diagnostic>)> = if threads <= 1 {
+        let per_object: Vec<ObjectResult> = if threads <= 1 {
             todo.iter().map(|o| self.check_object(&cx, o)).collect()
         } else {
             let next = std::sync::atomic::AtomicUsize::new(0);
-            let mut done: Vec<(usize, (Vec<Finding>, Vec<Diagnostic>))> = std::thread::scope(|s| {
+            let mut done: Vec<(usize, ObjectResult)> = std::thread::scope(|s| {
                 let workers: Vec<_> = (0..threads)
                     .map(|_| {
                         s.spawn(|| {
@@ -242,7 +245,7 @@ impl Engine {
         result
     }
 
-    fn check_object(&self, cx: &Context<'_>, obj: &Object) -> (Vec<Finding>, Vec<Diagnostic>) {
+    fn check_object(&self, cx: &Context<'_>, obj: &Object) -> ObjectResult {
         let mut diagnostics = Vec::new();
         let mut findings = Vec::new();
         let ignored = self.ignored_checks(obj, &mut diagnostics);
