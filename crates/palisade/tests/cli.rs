@@ -510,3 +510,49 @@ fn cluster_scan_through_kubeconfig() {
     );
     drop(server);
 }
+
+/// Golden files for the human and SARIF output of the insecure example: any change to what a
+/// user sees shows up as a reviewed diff. Regenerate with `UPDATE_GOLDEN=1 cargo test -p palisade`.
+#[test]
+fn golden_outputs_of_the_insecure_example() {
+    for (format, file) in [
+        ("human", "insecure.human.txt"),
+        ("sarif", "insecure.sarif.json"),
+    ] {
+        let out = palisade()
+            .args([
+                "scan",
+                "examples/insecure",
+                "--no-config",
+                "--color",
+                "never",
+                "-o",
+                format,
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout)
+            .unwrap()
+            .replace(env!("CARGO_PKG_VERSION"), "<version>");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(file);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if want != text {
+            let first = want
+                .lines()
+                .zip(text.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(want.lines().count().min(text.lines().count()));
+            panic!(
+                "{file} differs from the output at line {} (review, then UPDATE_GOLDEN=1):\n- {}\n+ {}",
+                first + 1,
+                want.lines().nth(first).unwrap_or("<end>"),
+                text.lines().nth(first).unwrap_or("<end>")
+            );
+        }
+    }
+}
