@@ -4,7 +4,8 @@
 use crate::meta::CheckMeta;
 use palisade_model::{Node, Object, Pos};
 use palisade_report::{Finding, ObjectId, Severity};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
 
 /// The Kubernetes minor version the Pod Security Standards are evaluated at (`v1.N`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,6 +47,7 @@ pub struct Inventory<'a> {
     /// Namespaces that appear in the scan: Namespace objects and namespaces of namespaced
     /// objects.
     pub namespaces: BTreeSet<String>,
+    anchors: OnceLock<HashMap<String, usize>>,
 }
 
 impl<'a> Inventory<'a> {
@@ -65,12 +67,38 @@ impl<'a> Inventory<'a> {
             objects,
             by_kind,
             namespaces,
+            anchors: OnceLock::new(),
         }
     }
 
     /// Objects of a kind (any API group).
     pub fn of_kind(&self, kind: &str) -> &[&'a Object] {
         self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The object that carries once-per-namespace findings about `ns`: the Namespace object
+    /// when it is scanned, otherwise the namespace's first pod-bearing object (in scan order)
+    /// that the engine checks itself (not owned by a controller that is also scanned). `None`
+    /// when nothing runs in the namespace. Computed once for the whole inventory.
+    pub fn namespace_anchor(&self, ns: &str) -> Option<&'a Object> {
+        let anchors = self.anchors.get_or_init(|| {
+            let uids: HashSet<&str> = self.objects.iter().filter_map(Object::uid).collect();
+            let mut namespace_obj: HashMap<&str, usize> = HashMap::new();
+            let mut first_workload: HashMap<&str, usize> = HashMap::new();
+            for (i, o) in self.objects.iter().enumerate() {
+                if o.kind == "Namespace" && o.group().is_empty() {
+                    namespace_obj.entry(o.name.as_str()).or_insert(i);
+                } else if o.pod().is_some() && !o.controller_uid().is_some_and(|u| uids.contains(u))
+                {
+                    first_workload.entry(Self::namespace_of(o)).or_insert(i);
+                }
+            }
+            first_workload
+                .into_iter()
+                .map(|(ns, w)| (ns.to_string(), namespace_obj.get(ns).copied().unwrap_or(w)))
+                .collect()
+        });
+        anchors.get(ns).map(|&i| &self.objects[i])
     }
 
     /// The object's effective namespace: its own, or `default` when unset.

@@ -4,7 +4,6 @@
 use crate::context::{Context, Emitter, Inventory};
 use crate::util::strings;
 use palisade_model::{LabelSelector, Node, Object};
-use std::collections::HashSet;
 
 /// The API group of NetworkPolicy.
 pub const NETWORKING_GROUP: &str = "networking.k8s.io";
@@ -36,42 +35,11 @@ pub fn pod_selector(np: &Object) -> LabelSelector {
     LabelSelector::from_node(np.root.at(&["spec", "podSelector"]).unwrap_or(Node::null()))
 }
 
-/// The uids of every scanned object.
-pub fn scanned_uids<'a>(inv: &Inventory<'a>) -> HashSet<&'a str> {
-    inv.objects.iter().filter_map(Object::uid).collect()
-}
-
-/// `true` when `obj` carries the once-per-namespace finding about `ns`: the `Namespace` object
-/// when it is in the scan, otherwise the namespace's first pod-bearing object in scan order
-/// that the engine checks itself (one not owned by a controller that is also in the scan, as
-/// a Pod of a scanned ReplicaSet is checked through it). A namespace without such a workload
-/// has no anchor: nothing runs there, nothing is reported.
-///
-/// Cheap for the common cases (the Namespace object is scanned, or the first workload comes
-/// early); the uids of the scan are only collected when an owned object is met.
+/// `true` when `obj` carries the once-per-namespace finding about `ns` (see
+/// [`Inventory::namespace_anchor`]).
 pub fn is_namespace_anchor(inv: &Inventory<'_>, obj: &Object, ns: &str) -> bool {
-    let mut uids: Option<HashSet<&str>> = None;
-    let mut checked_workload = |o: &Object| {
-        Inventory::namespace_of(o) == ns
-            && o.pod().is_some()
-            && match o.controller_uid() {
-                None => true,
-                Some(u) => !uids.get_or_insert_with(|| scanned_uids(inv)).contains(u),
-            }
-    };
-    let namespace = inv
-        .of_kind("Namespace")
-        .iter()
-        .copied()
-        .find(|o| o.group().is_empty() && o.name == ns);
-    match namespace {
-        Some(n) => std::ptr::eq(n, obj) && inv.objects.iter().any(checked_workload),
-        None => inv
-            .objects
-            .iter()
-            .find(|o| checked_workload(o))
-            .is_some_and(|o| std::ptr::eq(o, obj)),
-    }
+    inv.namespace_anchor(ns)
+        .is_some_and(|a| std::ptr::eq(a, obj))
 }
 
 /// The namespace a namespace-level check considers for `obj`: a Namespace object's own name, a
