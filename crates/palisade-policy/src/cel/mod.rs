@@ -1,0 +1,2 @@
+//! The CEL environment shared by ValidatingAdmissionPolicy and Gatekeeper
+//! `K8sNativeValidation`. (Being written.)
