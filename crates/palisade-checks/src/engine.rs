@@ -282,6 +282,10 @@ impl Engine {
                 set.extend(registry::all().iter().map(|c| c.meta().id));
                 continue;
             }
+            // `vap/…` and `gatekeeper/…` name policy findings (palisade-policy honours them).
+            if key.contains('/') {
+                continue;
+            }
             match resolve(key) {
                 Ok(cs) => set.extend(cs.iter().map(|c| c.meta().id)),
                 Err(_) => diags.push(Diagnostic::new(

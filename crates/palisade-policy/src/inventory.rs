@@ -41,6 +41,8 @@ pub struct Inventory {
     by_kind: HashMap<(String, String), Vec<usize>>,
     namespaces: HashMap<String, usize>,
     gatekeeper: std::sync::OnceLock<Value>,
+    /// [`Inventory::gatekeeper_data`] converted for the Rego engine, built once.
+    gatekeeper_rego: std::sync::OnceLock<regorus::Value>,
 }
 
 impl Inventory {
@@ -95,7 +97,11 @@ impl Inventory {
     }
 
     /// All objects of a group and kind (any version).
-    pub fn of_kind<'a>(&'a self, group: &str, kind: &str) -> impl Iterator<Item = &'a InventoryObject> {
+    pub fn of_kind<'a>(
+        &'a self,
+        group: &str,
+        kind: &str,
+    ) -> impl Iterator<Item = &'a InventoryObject> {
         self.by_kind
             .get(&(group.to_string(), kind.to_string()))
             .into_iter()
@@ -104,10 +110,17 @@ impl Inventory {
     }
 
     /// One object by group, kind, namespace (`None` for cluster-scoped) and name.
-    pub fn get(&self, group: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<&InventoryObject> {
+    pub fn get(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&InventoryObject> {
         self.of_kind(group, kind).find(|o| {
             str_at(&o.value, &["metadata", "name"]) == Some(name)
-                && str_at(&o.value, &["metadata", "namespace"]).filter(|n| !n.is_empty()) == namespace
+                && str_at(&o.value, &["metadata", "namespace"]).filter(|n| !n.is_empty())
+                    == namespace
         })
     }
 
@@ -141,6 +154,15 @@ impl Inventory {
     }
 }
 
+impl Inventory {
+    /// [`Inventory::gatekeeper_data`] as a Rego value (converted once: a large inventory
+    /// takes milliseconds to convert).
+    pub(crate) fn gatekeeper_rego_data(&self) -> &regorus::Value {
+        self.gatekeeper_rego
+            .get_or_init(|| regorus::Value::from(self.gatekeeper_data().clone()))
+    }
+}
+
 fn obj_entry<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
     let v = m
         .entry(key.to_string())
@@ -162,12 +184,23 @@ mod tests {
             json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"prod","labels":{"env":"prod"}}}),
             json!({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"a","namespace":"prod"}}),
         ]);
-        assert_eq!(inv.namespace("prod").unwrap()["metadata"]["labels"]["env"], "prod");
+        assert_eq!(
+            inv.namespace("prod").unwrap()["metadata"]["labels"]["env"],
+            "prod"
+        );
         assert!(inv.namespace("dev").is_none());
-        assert!(inv.get("networking.k8s.io", "Ingress", Some("prod"), "a").is_some());
+        assert!(inv
+            .get("networking.k8s.io", "Ingress", Some("prod"), "a")
+            .is_some());
         assert!(inv.get("networking.k8s.io", "Ingress", None, "a").is_none());
         let d = inv.gatekeeper_data();
-        assert_eq!(d["cluster"]["v1"]["Namespace"]["prod"]["metadata"]["name"], "prod");
-        assert_eq!(d["namespace"]["prod"]["networking.k8s.io/v1"]["Ingress"]["a"]["kind"], "Ingress");
+        assert_eq!(
+            d["cluster"]["v1"]["Namespace"]["prod"]["metadata"]["name"],
+            "prod"
+        );
+        assert_eq!(
+            d["namespace"]["prod"]["networking.k8s.io/v1"]["Ingress"]["a"]["kind"],
+            "Ingress"
+        );
     }
 }

@@ -9,12 +9,15 @@
 //! and never stops the other policies from loading.
 
 pub mod authorizer;
+pub mod builtin;
 pub mod cel;
 pub mod decision;
+pub mod export;
 pub mod gatekeeper;
 pub mod inventory;
 pub mod request;
 pub mod resources;
+pub mod scan;
 pub mod suite;
 pub mod vap;
 
@@ -22,8 +25,10 @@ use palisade_model::{Diagnostic, Object};
 use serde_json::Value;
 use std::sync::Arc;
 
-pub use authorizer::{AccessCheck, AuthzDecision, Authorizer, NoOpinion};
-pub use decision::{Action, AuditAnnotation, Decision, DecisionKind, EngineKind, Evaluation, EvaluationError};
+pub use authorizer::{AccessCheck, Authorizer, AuthzDecision, NoOpinion};
+pub use decision::{
+    Action, AuditAnnotation, Decision, DecisionKind, EngineKind, Evaluation, EvaluationError,
+};
 pub use inventory::{Inventory, InventoryObject, SourceRef};
 pub use request::{AdmissionRequest, GroupVersionKind, GroupVersionResource, Operation, UserInfo};
 
@@ -40,7 +45,11 @@ pub struct Review<'a> {
 
 impl<'a> Review<'a> {
     /// A review whose namespace object is looked up in `inventory`.
-    pub fn new(request: &'a AdmissionRequest, inventory: &'a Inventory, authorizer: &'a dyn Authorizer) -> Self {
+    pub fn new(
+        request: &'a AdmissionRequest,
+        inventory: &'a Inventory,
+        authorizer: &'a dyn Authorizer,
+    ) -> Self {
         let namespace_object = request
             .namespace
             .as_deref()
@@ -104,8 +113,12 @@ impl PolicySet {
         let mut used = vec![false; objects.len()];
         set.policies
             .extend(vap::load(objects, &mut used, &mut set.diagnostics));
-        set.policies
-            .extend(gatekeeper::load(objects, opts, &mut used, &mut set.diagnostics));
+        set.policies.extend(gatekeeper::load(
+            objects,
+            opts,
+            &mut used,
+            &mut set.diagnostics,
+        ));
         for (o, used) in objects.iter().zip(used) {
             if !used {
                 set.others.push(inventory_object(o));

@@ -160,13 +160,16 @@ impl AdmissionRequest {
         user_info: UserInfo,
     ) -> Self {
         let subject = object.as_ref().or(old_object.as_ref());
-        let api_version = subject.and_then(|o| str_at(o, &["apiVersion"])).unwrap_or("");
+        let api_version = subject
+            .and_then(|o| str_at(o, &["apiVersion"]))
+            .unwrap_or("");
         let kind_name = subject.and_then(|o| str_at(o, &["kind"])).unwrap_or("");
         let kind = GroupVersionKind::from_api_version(api_version, kind_name);
         let info = resources::lookup(&kind.group, &kind.version, &kind.kind);
         let name = subject
             .and_then(|o| {
-                str_at(o, &["metadata", "name"]).or_else(|| str_at(o, &["metadata", "generateName"]))
+                str_at(o, &["metadata", "name"])
+                    .or_else(|| str_at(o, &["metadata", "generateName"]))
             })
             .unwrap_or("")
             .to_string();
@@ -230,7 +233,8 @@ mod tests {
     #[test]
     fn request_for_deployment_has_resource_and_namespace() {
         let dep = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"}});
-        let r = AdmissionRequest::for_object(Some(dep), None, Operation::Create, UserInfo::offline());
+        let r =
+            AdmissionRequest::for_object(Some(dep), None, Operation::Create, UserInfo::offline());
         assert_eq!(r.kind.group, "apps");
         assert_eq!(r.resource.resource, "deployments");
         assert_eq!(r.namespace.as_deref(), Some("default"));
@@ -243,7 +247,8 @@ mod tests {
     #[test]
     fn cluster_scoped_objects_have_no_namespace() {
         let ns = json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}});
-        let r = AdmissionRequest::for_object(Some(ns), None, Operation::Create, UserInfo::offline());
+        let r =
+            AdmissionRequest::for_object(Some(ns), None, Operation::Create, UserInfo::offline());
         assert_eq!(r.namespace, None);
         assert_eq!(r.resource.resource, "namespaces");
         assert!(r.to_json().get("namespace").is_none());

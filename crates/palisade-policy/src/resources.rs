@@ -45,63 +45,218 @@ const BUILTIN: &[(&str, &str, &str, bool)] = &[
     ("", "Secret", "secrets", true),
     ("", "ServiceAccount", "serviceaccounts", true),
     ("", "Service", "services", true),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", false),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", false),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy", "mutatingadmissionpolicies", false),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding", "mutatingadmissionpolicybindings", false),
-    ("apiextensions.k8s.io", "CustomResourceDefinition", "customresourcedefinitions", false),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicy",
+        "mutatingadmissionpolicies",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+        "mutatingadmissionpolicybindings",
+        false,
+    ),
+    (
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+    ),
     ("apiregistration.k8s.io", "APIService", "apiservices", false),
     ("apps", "ControllerRevision", "controllerrevisions", true),
     ("apps", "DaemonSet", "daemonsets", true),
     ("apps", "Deployment", "deployments", true),
     ("apps", "ReplicaSet", "replicasets", true),
     ("apps", "StatefulSet", "statefulsets", true),
-    ("authentication.k8s.io", "TokenReview", "tokenreviews", false),
-    ("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", false),
-    ("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", true),
-    ("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false),
-    ("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false),
-    ("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", false),
-    ("autoscaling", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true),
+    (
+        "authentication.k8s.io",
+        "TokenReview",
+        "tokenreviews",
+        false,
+    ),
+    (
+        "authentication.k8s.io",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        true,
+    ),
+    (
+        "authorization.k8s.io",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        false,
+    ),
+    (
+        "autoscaling",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+    ),
     ("batch", "CronJob", "cronjobs", true),
     ("batch", "Job", "jobs", true),
-    ("certificates.k8s.io", "CertificateSigningRequest", "certificatesigningrequests", false),
-    ("certificates.k8s.io", "ClusterTrustBundle", "clustertrustbundles", false),
+    (
+        "certificates.k8s.io",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        false,
+    ),
+    (
+        "certificates.k8s.io",
+        "ClusterTrustBundle",
+        "clustertrustbundles",
+        false,
+    ),
     ("coordination.k8s.io", "Lease", "leases", true),
     ("discovery.k8s.io", "EndpointSlice", "endpointslices", true),
     ("events.k8s.io", "Event", "events", true),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema", "flowschemas", false),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration", "prioritylevelconfigurations", false),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "FlowSchema",
+        "flowschemas",
+        false,
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "PriorityLevelConfiguration",
+        "prioritylevelconfigurations",
+        false,
+    ),
     ("networking.k8s.io", "IngressClass", "ingressclasses", false),
     ("networking.k8s.io", "Ingress", "ingresses", true),
     ("networking.k8s.io", "IPAddress", "ipaddresses", false),
-    ("networking.k8s.io", "NetworkPolicy", "networkpolicies", true),
+    (
+        "networking.k8s.io",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
     ("networking.k8s.io", "ServiceCIDR", "servicecidrs", false),
     ("node.k8s.io", "RuntimeClass", "runtimeclasses", false),
     ("policy", "Eviction", "evictions", true),
-    ("policy", "PodDisruptionBudget", "poddisruptionbudgets", true),
+    (
+        "policy",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+    ),
     ("policy", "PodSecurityPolicy", "podsecuritypolicies", false),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding", "clusterrolebindings", false),
-    ("rbac.authorization.k8s.io", "ClusterRole", "clusterroles", false),
-    ("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", true),
+    (
+        "rbac.authorization.k8s.io",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "ClusterRole",
+        "clusterroles",
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "RoleBinding",
+        "rolebindings",
+        true,
+    ),
     ("rbac.authorization.k8s.io", "Role", "roles", true),
     ("resource.k8s.io", "DeviceClass", "deviceclasses", false),
     ("resource.k8s.io", "ResourceClaim", "resourceclaims", true),
-    ("resource.k8s.io", "ResourceClaimTemplate", "resourceclaimtemplates", true),
+    (
+        "resource.k8s.io",
+        "ResourceClaimTemplate",
+        "resourceclaimtemplates",
+        true,
+    ),
     ("resource.k8s.io", "ResourceSlice", "resourceslices", false),
-    ("scheduling.k8s.io", "PriorityClass", "priorityclasses", false),
+    (
+        "scheduling.k8s.io",
+        "PriorityClass",
+        "priorityclasses",
+        false,
+    ),
     ("storage.k8s.io", "CSIDriver", "csidrivers", false),
     ("storage.k8s.io", "CSINode", "csinodes", false),
-    ("storage.k8s.io", "CSIStorageCapacity", "csistoragecapacities", true),
+    (
+        "storage.k8s.io",
+        "CSIStorageCapacity",
+        "csistoragecapacities",
+        true,
+    ),
     ("storage.k8s.io", "StorageClass", "storageclasses", false),
-    ("storage.k8s.io", "VolumeAttachment", "volumeattachments", false),
-    ("storage.k8s.io", "VolumeAttributesClass", "volumeattributesclasses", false),
-    ("templates.gatekeeper.sh", "ConstraintTemplate", "constrainttemplates", false),
+    (
+        "storage.k8s.io",
+        "VolumeAttachment",
+        "volumeattachments",
+        false,
+    ),
+    (
+        "storage.k8s.io",
+        "VolumeAttributesClass",
+        "volumeattributesclasses",
+        false,
+    ),
+    (
+        "templates.gatekeeper.sh",
+        "ConstraintTemplate",
+        "constrainttemplates",
+        false,
+    ),
     ("constraints.gatekeeper.sh", "*", "*", false),
-    ("networking.x-k8s.io", "AdminNetworkPolicy", "adminnetworkpolicies", false),
-    ("networking.x-k8s.io", "BaselineAdminNetworkPolicy", "baselineadminnetworkpolicies", false),
+    (
+        "networking.x-k8s.io",
+        "AdminNetworkPolicy",
+        "adminnetworkpolicies",
+        false,
+    ),
+    (
+        "networking.x-k8s.io",
+        "BaselineAdminNetworkPolicy",
+        "baselineadminnetworkpolicies",
+        false,
+    ),
 ];
 
 /// The resource and scope of `group`/`kind` (the version does not change either).
@@ -109,7 +264,11 @@ pub fn lookup(group: &str, _version: &str, kind: &str) -> ResourceInfo {
     for (g, k, r, namespaced) in BUILTIN {
         if *g == group && (*k == kind || *k == "*") {
             // Gatekeeper constraint CRDs use the lower-cased kind as their plural.
-            let resource = if *r == "*" { kind.to_ascii_lowercase() } else { r.to_string() };
+            let resource = if *r == "*" {
+                kind.to_ascii_lowercase()
+            } else {
+                r.to_string()
+            };
             return ResourceInfo {
                 group: group.to_string(),
                 resource,
@@ -150,7 +309,10 @@ mod tests {
 
     #[test]
     fn table_and_guess() {
-        assert_eq!(lookup("networking.k8s.io", "v1", "Ingress").resource, "ingresses");
+        assert_eq!(
+            lookup("networking.k8s.io", "v1", "Ingress").resource,
+            "ingresses"
+        );
         assert!(!lookup("", "v1", "Namespace").namespaced);
         let crd = lookup("example.com", "v1", "Policy");
         assert_eq!(crd.resource, "policies");

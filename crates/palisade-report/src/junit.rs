@@ -5,7 +5,8 @@
 use crate::Report;
 use std::fmt::Write;
 
-fn esc(s: &str) -> String {
+/// Escapes text for XML attributes and content.
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

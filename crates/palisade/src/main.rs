@@ -13,12 +13,14 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod policy;
+
 /// Exit code: no finding at or over the threshold, no input error.
-const EXIT_CLEAN: u8 = 0;
+pub(crate) const EXIT_CLEAN: u8 = 0;
 /// Exit code: findings at or over the `--fail-on` threshold.
-const EXIT_FINDINGS: u8 = 1;
+pub(crate) const EXIT_FINDINGS: u8 = 1;
 /// Exit code: usage error, or input that could not be read or parsed.
-const EXIT_ERROR: u8 = 2;
+pub(crate) const EXIT_ERROR: u8 = 2;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -38,6 +40,9 @@ enum Command {
     Scan(ScanArgs),
     /// List the check catalog, or explain one check.
     Checks(ChecksArgs),
+    /// Test ValidatingAdmissionPolicies and Gatekeeper policies, or export them as
+    /// ValidatingAdmissionPolicy.
+    Policy(policy::PolicyArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -112,6 +117,33 @@ struct ScanArgs {
     /// Refuse input files larger than this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     max_file_size: u64,
+
+    /// Also evaluate the ValidatingAdmissionPolicies and Gatekeeper ConstraintTemplates
+    /// (with their bindings, constraints and params) in these files or directories against
+    /// every scanned object, as an admission CREATE would.
+    #[arg(long, value_name = "PATH")]
+    policy: Vec<PathBuf>,
+    /// Engine for Gatekeeper templates that carry both Rego and CEL code.
+    #[arg(long, value_enum, default_value = "auto", requires = "policy")]
+    template_engine: EngineChoice,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum EngineChoice {
+    /// CEL when the template has it, Rego otherwise.
+    Auto,
+    Rego,
+    Cel,
+}
+
+impl EngineChoice {
+    fn template_engine(self) -> palisade_policy::TemplateEngine {
+        match self {
+            EngineChoice::Auto => palisade_policy::TemplateEngine::Auto,
+            EngineChoice::Rego => palisade_policy::TemplateEngine::Rego,
+            EngineChoice::Cel => palisade_policy::TemplateEngine::Cel,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -177,6 +209,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan(args),
         Command::Checks(args) => checks(args),
+        Command::Policy(args) => policy::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -284,7 +317,50 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
 
     let loaded_at = std::time::Instant::now();
-    let result = engine.run(&loaded.objects);
+    let mut result = engine.run(&loaded.objects);
+    let mut rules = engine.rules();
+    if !args.policy.is_empty() {
+        let policies = palisade_model::load_paths(&args.policy, &load_opts);
+        loaded.diagnostics.extend(policies.diagnostics);
+        let set = palisade_policy::PolicySet::from_objects(
+            &policies.objects,
+            &palisade_policy::LoadOptions {
+                template_engine: args.template_engine.template_engine(),
+            },
+        );
+        loaded.diagnostics.extend(set.diagnostics.iter().cloned());
+        if set.is_empty() {
+            loaded.diagnostics.push(Diagnostic::new(
+                Level::Error,
+                args.policy
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                0,
+                "--policy: no ValidatingAdmissionPolicy or Gatekeeper ConstraintTemplate found",
+            ));
+        }
+        let inventory = palisade_policy::Inventory::new(
+            loaded
+                .objects
+                .iter()
+                .map(palisade_policy::inventory_object)
+                .chain(set.others.iter().cloned()),
+        );
+        let authorizer = palisade_policy::authorizer::RbacAuthorizer::from_inventory(&inventory);
+        let scanned =
+            palisade_policy::scan::scan_objects(&set, &loaded.objects, &inventory, &authorizer);
+        tracing::info!(
+            policies = set.len(),
+            evaluations = scanned.evaluations,
+            findings = scanned.findings.len(),
+            "policies evaluated"
+        );
+        result.findings.extend(scanned.findings);
+        result.diagnostics.extend(scanned.diagnostics);
+        rules.extend(scanned.rules);
+    }
     let checked_at = std::time::Instant::now();
     tracing::info!(
         files = loaded.files,
@@ -298,7 +374,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         findings: result.findings,
         diagnostics: loaded.diagnostics,
-        rules: engine.rules(),
+        rules,
         files: loaded.files,
         objects: result.objects,
     };

@@ -1,0 +1,279 @@
+//! JSON → CEL values, and the parts of CEL's value semantics that `cel` 0.13 does not give
+//! the way cel-go (and so the Kubernetes API server) does: heterogeneous equality and type
+//! names.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kube_cel::cel::common::types::{
+    CelBool, CelBytes, CelDouble, CelDuration, CelInt, CelList, CelMap, CelNull, CelOptional,
+    CelString, CelTimestamp, CelUInt,
+};
+use kube_cel::cel::common::value::Val;
+use kube_cel::cel::objects::{Key, Map, Opaque};
+use kube_cel::cel::Value;
+
+/// Converts JSON to a CEL value the way the API server's unstructured decoding does:
+/// integral numbers that fit in 64 bits are `int`, every other number is `double`.
+pub fn from_json(v: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => Value::String(Arc::new(s.clone())),
+        J::Array(items) => Value::List(Arc::new(items.iter().map(from_json).collect())),
+        J::Object(map) => {
+            let mut m = HashMap::with_capacity(map.len());
+            for (k, v) in map {
+                m.insert(Key::String(Arc::new(k.clone())), from_json(v));
+            }
+            Value::Map(Map { map: Arc::new(m) })
+        }
+    }
+}
+
+/// Converts a CEL value back to JSON (for messages and test output). Values without a JSON
+/// form (opaque values, bytes) become strings describing them.
+pub fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::UInt(u) => J::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Value::String(s) => J::String(s.to_string()),
+        Value::List(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) => J::Object(
+            m.map
+                .iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Key::String(s) => s.to_string(),
+                        Key::Int(i) => i.to_string(),
+                        Key::Uint(u) => u.to_string(),
+                        Key::Bool(b) => b.to_string(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        other => J::String(format!("{other:?}")),
+    }
+}
+
+/// The CEL type name of a value, as cel-go prints it (`int`, `string`, `map`, …).
+pub fn type_name(v: &dyn Val) -> String {
+    if v.downcast_ref::<CelBool>().is_some() {
+        "bool".into()
+    } else if v.downcast_ref::<CelInt>().is_some() {
+        "int".into()
+    } else if v.downcast_ref::<CelUInt>().is_some() {
+        "uint".into()
+    } else if v.downcast_ref::<CelDouble>().is_some() {
+        "double".into()
+    } else if v.downcast_ref::<CelString>().is_some() {
+        "string".into()
+    } else if v.downcast_ref::<CelBytes>().is_some() {
+        "bytes".into()
+    } else if v.downcast_ref::<CelNull>().is_some() {
+        "null_type".into()
+    } else if v.downcast_ref::<CelList>().is_some() {
+        "list".into()
+    } else if v.downcast_ref::<CelMap>().is_some() {
+        "map".into()
+    } else if v.downcast_ref::<CelDuration>().is_some() {
+        "google.protobuf.Duration".into()
+    } else if v.downcast_ref::<CelTimestamp>().is_some() {
+        "google.protobuf.Timestamp".into()
+    } else if v.downcast_ref::<CelOptional>().is_some() {
+        "optional_type".into()
+    } else {
+        match Value::try_from(v) {
+            Ok(Value::Opaque(o)) => opaque_type_name(o.runtime_type_name()),
+            _ => v.get_type().name().to_string(),
+        }
+    }
+}
+
+/// Maps the runtime names kube-cel gives its opaque values to the Kubernetes type names.
+fn opaque_type_name(runtime: &str) -> String {
+    match runtime {
+        "optional_type" => "optional_type".into(),
+        other if other.starts_with("kubernetes.") || other.starts_with("net.") => other.into(),
+        other => other.to_string(),
+    }
+}
+
+/// A CEL type value (`type(x)`, and the identifiers `int`, `string`, …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TypeValue(pub String);
+
+impl Opaque for TypeValue {
+    fn runtime_type_name(&self) -> &str {
+        "type"
+    }
+}
+
+/// The type identifiers every expression can name.
+pub(crate) const TYPE_IDENTIFIERS: &[&str] = &[
+    "bool",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+];
+
+/// Heterogeneous equality as cel-go implements it: numbers compare across `int`, `uint`
+/// and `double`; lists and maps compare element-wise; values of different types are
+/// unequal (never an error). `work` counts the element comparisons made (for the cost
+/// meter).
+pub(crate) fn equal(a: &dyn Val, b: &dyn Val, work: &mut u64) -> bool {
+    *work += 1;
+    if let Some(x) = number(a) {
+        return number(b).is_some_and(|y| x.eq(y));
+    }
+    if let Some(x) = a.downcast_ref::<CelString>() {
+        return b
+            .downcast_ref::<CelString>()
+            .is_some_and(|y| x.inner() == y.inner());
+    }
+    if let Some(x) = a.downcast_ref::<CelBool>() {
+        return b
+            .downcast_ref::<CelBool>()
+            .is_some_and(|y| x.inner() == y.inner());
+    }
+    if a.downcast_ref::<CelNull>().is_some() {
+        return b.downcast_ref::<CelNull>().is_some();
+    }
+    if let Some(x) = a.downcast_ref::<CelList>() {
+        let Some(y) = b.downcast_ref::<CelList>() else {
+            return false;
+        };
+        return x.inner().len() == y.inner().len()
+            && x.inner()
+                .iter()
+                .zip(y.inner())
+                .all(|(p, q)| equal(p.as_ref(), q.as_ref(), work));
+    }
+    if let Some(x) = a.downcast_ref::<CelMap>() {
+        let Some(y) = b.downcast_ref::<CelMap>() else {
+            return false;
+        };
+        if x.inner().len() != y.inner().len() {
+            return false;
+        }
+        return x.inner().iter().all(|(k, v)| {
+            *work += 1;
+            match y.inner().get(k) {
+                Some(w) => equal(v.as_ref(), w.as_ref(), work),
+                None => false,
+            }
+        });
+    }
+    if let Some(x) = a.downcast_ref::<CelOptional>() {
+        let Some(y) = b.downcast_ref::<CelOptional>() else {
+            return false;
+        };
+        return match (x.option(), y.option()) {
+            (None, None) => true,
+            (Some(p), Some(q)) => equal(p, q, work),
+            _ => false,
+        };
+    }
+    a.equals(b)
+}
+
+#[derive(Clone, Copy)]
+enum Num {
+    Int(i64),
+    UInt(u64),
+    Double(f64),
+}
+
+fn number(v: &dyn Val) -> Option<Num> {
+    if let Some(i) = v.downcast_ref::<CelInt>() {
+        Some(Num::Int(*i.inner()))
+    } else if let Some(u) = v.downcast_ref::<CelUInt>() {
+        Some(Num::UInt(*u.inner()))
+    } else {
+        v.downcast_ref::<CelDouble>()
+            .map(|d| Num::Double(*d.inner()))
+    }
+}
+
+impl Num {
+    fn eq(self, other: Num) -> bool {
+        match (self, other) {
+            (Num::Int(a), Num::Int(b)) => a == b,
+            (Num::UInt(a), Num::UInt(b)) => a == b,
+            (Num::Double(a), Num::Double(b)) => a == b,
+            (Num::Int(a), Num::UInt(b)) | (Num::UInt(b), Num::Int(a)) => a >= 0 && a as u64 == b,
+            (Num::Int(a), Num::Double(d)) | (Num::Double(d), Num::Int(a)) => {
+                d.fract() == 0.0
+                    && d >= -9.223_372_036_854_776e18
+                    && d < 9.223_372_036_854_776e18
+                    && d as i64 == a
+            }
+            (Num::UInt(a), Num::Double(d)) | (Num::Double(d), Num::UInt(a)) => {
+                d.fract() == 0.0 && d >= 0.0 && d < 1.844_674_407_370_955_2e19 && d as u64 == a
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn boxed(v: Value) -> Box<dyn Val> {
+        v.try_into().unwrap()
+    }
+
+    #[test]
+    fn json_numbers_are_int_or_double() {
+        assert_eq!(from_json(&json!(3)), Value::Int(3));
+        assert_eq!(from_json(&json!(0.5)), Value::Float(0.5));
+        assert_eq!(from_json(&json!(u64::MAX)), Value::Float(u64::MAX as f64));
+        assert_eq!(
+            to_json(&from_json(&json!({"a": [1, "x", null]}))),
+            json!({"a": [1, "x", null]})
+        );
+    }
+
+    #[test]
+    fn heterogeneous_equality() {
+        let mut w = 0;
+        let eq = |a: Value, b: Value, w: &mut u64| equal(boxed(a).as_ref(), boxed(b).as_ref(), w);
+        assert!(eq(Value::Int(1), Value::Float(1.0), &mut w));
+        assert!(eq(Value::UInt(1), Value::Int(1), &mut w));
+        assert!(!eq(Value::Int(-1), Value::UInt(u64::MAX), &mut w));
+        assert!(!eq(Value::Float(f64::NAN), Value::Float(f64::NAN), &mut w));
+        assert!(!eq(
+            Value::Int(1),
+            Value::String(Arc::new("1".into())),
+            &mut w
+        ));
+        assert!(eq(
+            from_json(&json!([1, {"a": 2}])),
+            from_json(&json!([1.0, {"a": 2.0}])),
+            &mut w
+        ));
+        assert!(!eq(
+            from_json(&json!({"a": 1})),
+            from_json(&json!({"b": 1})),
+            &mut w
+        ));
+        assert!(w > 0);
+    }
+}
