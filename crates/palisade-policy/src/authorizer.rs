@@ -191,8 +191,7 @@ impl Rule {
                 || (!check.subresource.is_empty()
                     && r.strip_prefix("*/") == Some(check.subresource.as_str()))
         });
-        let name =
-            self.resource_names.is_empty() || self.resource_names.iter().any(|n| *n == check.name);
+        let name = self.resource_names.is_empty() || self.resource_names.contains(&check.name);
         matches_item(&self.api_groups, &check.group) && resource && name
     }
 }
@@ -201,7 +200,7 @@ impl Subject {
     fn applies_to(&self, user: &UserInfo, binding_namespace: &str) -> bool {
         match self.kind.as_str() {
             "User" => user.username == self.name,
-            "Group" => user.groups.iter().any(|g| *g == self.name),
+            "Group" => user.groups.contains(&self.name),
             "ServiceAccount" => {
                 let ns = if self.namespace.is_empty() {
                     binding_namespace

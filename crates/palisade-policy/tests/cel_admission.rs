@@ -12,15 +12,23 @@ use std::path::{Path, PathBuf};
 
 use palisade_model::{load_bytes, LoadOptions, Object, Source};
 use palisade_policy::{
-    inventory_object, vap, Action, AdmissionRequest, Evaluation, Inventory, NoOpinion, Operation, Review, UserInfo,
+    inventory_object, vap, Action, AdmissionRequest, Evaluation, Inventory, NoOpinion, Operation,
+    Review, UserInfo,
 };
 use serde_json::Value;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/cel-admission");
+const ROOT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/conformance/cel-admission"
+);
 
 fn load(path: &Path) -> Vec<Object> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let loaded = load_bytes(&bytes, Source::File(path.display().to_string()), &LoadOptions::default());
+    let loaded = load_bytes(
+        &bytes,
+        Source::File(path.display().to_string()),
+        &LoadOptions::default(),
+    );
     for d in &loaded.diagnostics {
         assert_ne!(d.level, palisade_model::Level::Error, "{d}");
     }
@@ -30,7 +38,9 @@ fn load(path: &Path) -> Vec<Object> {
 /// `change-yaml-field.py`: `a.b.[0].c=value`, where the value is JSON when it parses as
 /// JSON and a string otherwise.
 fn apply_change(root: &mut Value, change: &str) -> Result<(), String> {
-    let (path, raw) = change.split_once('=').ok_or_else(|| format!("no '=' in {change:?}"))?;
+    let (path, raw) = change
+        .split_once('=')
+        .ok_or_else(|| format!("no '=' in {change:?}"))?;
     let value: Value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
     let fields: Vec<&str> = path.split('.').collect();
     let mut cur = root;
@@ -82,7 +92,11 @@ fn with_name(mut o: Object, policy_name: &str) -> Object {
         for k in &path[..path.len() - 1] {
             cur = match &mut cur.value {
                 palisade_model::Value::Map(entries) => {
-                    &mut entries.iter_mut().find(|e| e.key == *k).expect("field").value
+                    &mut entries
+                        .iter_mut()
+                        .find(|e| e.key == *k)
+                        .expect("field")
+                        .value
                 }
                 _ => panic!("not a mapping"),
             };
@@ -113,12 +127,19 @@ fn outcome(e: &Evaluation) -> Outcome {
         .decisions
         .iter()
         .map(|d| format!("[{:?} {:?}] {}", d.actions, d.kind, d.message))
-        .chain(e.errors.iter().map(|x| format!("[ignored error] {}", x.message)))
+        .chain(
+            e.errors
+                .iter()
+                .map(|x| format!("[ignored error] {}", x.message)),
+        )
         .collect::<Vec<_>>()
         .join("; ");
     Outcome {
         denied: e.denied(),
-        warned: e.decisions.iter().any(|d| d.actions.contains(&Action::Warn)),
+        warned: e
+            .decisions
+            .iter()
+            .any(|d| d.actions.contains(&Action::Warn)),
         summary,
     }
 }
@@ -141,13 +162,21 @@ fn cel_admission_library_conformance() {
     };
     let (mut passed, mut failed, mut skipped) = (0, Vec::new(), Vec::new());
     for control in &controls {
-        let id = control.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let id = control
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         let policy_path = control.join("policy.yaml");
         let tests: Vec<Value> =
-            serde_json::from_slice(&std::fs::read(control.join("tests.json")).expect("tests.json")).expect("json");
+            serde_json::from_slice(&std::fs::read(control.join("tests.json")).expect("tests.json"))
+                .expect("json");
         if !policy_path.exists() {
             for t in &tests {
-                skipped.push(format!("{id} {}: the control has no policy.yaml", t["name"]));
+                skipped.push(format!(
+                    "{id} {}: the control has no policy.yaml",
+                    t["name"]
+                ));
             }
             continue;
         }
@@ -161,8 +190,12 @@ fn cel_admission_library_conformance() {
             let name = t["name"].as_str().unwrap_or("?").to_string();
             let expected = t["expected"].as_str().unwrap_or("?").to_string();
             let template = t["template"].as_str().unwrap_or("");
-            let binding_template = t["binding_template"].as_str().unwrap_or("policy-binding.yaml");
-            let param_template = t["param_template"].as_str().unwrap_or("default-control-configuration.yaml");
+            let binding_template = t["binding_template"]
+                .as_str()
+                .unwrap_or("policy-binding.yaml");
+            let param_template = t["param_template"]
+                .as_str()
+                .unwrap_or("default-control-configuration.yaml");
             let mut object = load(&resources.join(template))
                 .first()
                 .map(|o| o.root.to_json())
@@ -189,11 +222,19 @@ fn cel_admission_library_conformance() {
                 .map(|d| d.to_string())
                 .collect();
             if !errors.is_empty() {
-                failed.push(format!("{id} {name}: policy does not load: {}", errors.join("; ")));
+                failed.push(format!(
+                    "{id} {name}: policy does not load: {}",
+                    errors.join("; ")
+                ));
                 continue;
             }
-            let inventory = Inventory::new(load(&resources.join(param_template)).iter().map(inventory_object));
-            let request = AdmissionRequest::for_object(Some(object), None, Operation::Create, user.clone());
+            let inventory = Inventory::new(
+                load(&resources.join(param_template))
+                    .iter()
+                    .map(inventory_object),
+            );
+            let request =
+                AdmissionRequest::for_object(Some(object), None, Operation::Create, user.clone());
             let review = Review::new(&request, &inventory, &NoOpinion);
             let mut evaluation = Evaluation::default();
             for p in &policies {
@@ -213,8 +254,14 @@ fn cel_admission_library_conformance() {
                 passed += 1;
                 println!("passed  {id} {name} ({expected}) {}", o.summary);
             } else {
-                println!("FAILED  {id} {name}: expected {expected}, got {}", o.summary);
-                failed.push(format!("{id} {name}: expected {expected}, got {}", o.summary));
+                println!(
+                    "FAILED  {id} {name}: expected {expected}, got {}",
+                    o.summary
+                );
+                failed.push(format!(
+                    "{id} {name}: expected {expected}, got {}",
+                    o.summary
+                ));
             }
         }
     }
@@ -222,7 +269,11 @@ fn cel_admission_library_conformance() {
         println!("skipped {s}");
     }
     let total = passed + failed.len() + skipped.len();
-    println!("cel-admission conformance: {passed}/{total} passed, {} failed, {} skipped", failed.len(), skipped.len());
+    println!(
+        "cel-admission conformance: {passed}/{total} passed, {} failed, {} skipped",
+        failed.len(),
+        skipped.len()
+    );
     assert!(total > 0, "no conformance cases found under {ROOT}");
     assert!(
         failed.is_empty() && skipped.is_empty(),

@@ -1,7 +1,7 @@
 //! The RBAC snapshot authorizer (`palisade_policy::authorizer::RbacAuthorizer`).
 
 use palisade_policy::authorizer::RbacAuthorizer;
-use palisade_policy::{AccessCheck, AuthzDecision, Authorizer, Inventory, UserInfo};
+use palisade_policy::{AccessCheck, Authorizer, AuthzDecision, Inventory, UserInfo};
 use serde_json::json;
 
 fn rbac() -> RbacAuthorizer {
@@ -37,7 +37,14 @@ fn user(name: &str, groups: &[&str]) -> UserInfo {
     }
 }
 
-fn resource(group: &str, resource: &str, sub: &str, ns: &str, name: &str, verb: &str) -> AccessCheck {
+fn resource(
+    group: &str,
+    resource: &str,
+    sub: &str,
+    ns: &str,
+    name: &str,
+    verb: &str,
+) -> AccessCheck {
     AccessCheck {
         group: group.into(),
         resource: resource.into(),
@@ -57,24 +64,62 @@ fn allowed(a: &RbacAuthorizer, u: &UserInfo, c: &AccessCheck) -> bool {
 fn role_bindings_are_namespaced() {
     let a = rbac();
     let ci = user("jenkins", &["ci"]);
-    assert!(allowed(&a, &ci, &resource("apps", "deployments", "", "prod", "web", "update")));
-    assert!(!allowed(&a, &ci, &resource("apps", "deployments", "", "dev", "web", "update")));
-    assert!(!allowed(&a, &ci, &resource("apps", "deployments", "", "", "", "update")), "cluster-scoped");
-    assert!(!allowed(&a, &ci, &resource("apps", "deployments", "", "prod", "web", "delete")));
-    let (d, reason) = a.authorize(&ci, &resource("apps", "deployments", "", "prod", "web", "get"));
+    assert!(allowed(
+        &a,
+        &ci,
+        &resource("apps", "deployments", "", "prod", "web", "update")
+    ));
+    assert!(!allowed(
+        &a,
+        &ci,
+        &resource("apps", "deployments", "", "dev", "web", "update")
+    ));
+    assert!(
+        !allowed(
+            &a,
+            &ci,
+            &resource("apps", "deployments", "", "", "", "update")
+        ),
+        "cluster-scoped"
+    );
+    assert!(!allowed(
+        &a,
+        &ci,
+        &resource("apps", "deployments", "", "prod", "web", "delete")
+    ));
+    let (d, reason) = a.authorize(
+        &ci,
+        &resource("apps", "deployments", "", "prod", "web", "get"),
+    );
     assert_eq!(d, AuthzDecision::Allow);
     assert_eq!(reason, "RBAC: allowed by RoleBinding \"prod/deployers\" of ClusterRole \"deployer\" to Group \"ci\"");
     let bob = user("bob", &[]);
-    assert!(allowed(&a, &bob, &resource("", "pods", "", "dev", "", "list")));
-    assert!(!allowed(&a, &bob, &resource("", "pods", "", "prod", "", "list")));
+    assert!(allowed(
+        &a,
+        &bob,
+        &resource("", "pods", "", "dev", "", "list")
+    ));
+    assert!(!allowed(
+        &a,
+        &bob,
+        &resource("", "pods", "", "prod", "", "list")
+    ));
 }
 
 #[test]
 fn cluster_role_bindings_apply_everywhere() {
     let a = rbac();
     let olga = user("olga", &[]);
-    assert!(allowed(&a, &olga, &resource("apps", "deployments", "", "any", "x", "get")));
-    assert!(allowed(&a, &olga, &resource("apps", "deployments", "", "", "", "get")));
+    assert!(allowed(
+        &a,
+        &olga,
+        &resource("apps", "deployments", "", "any", "x", "get")
+    ));
+    assert!(allowed(
+        &a,
+        &olga,
+        &resource("apps", "deployments", "", "", "", "get")
+    ));
     let version = AccessCheck {
         verb: "get".into(),
         path: Some("/version".into()),
@@ -95,33 +140,93 @@ fn cluster_role_bindings_apply_everywhere() {
 fn subresources_and_resource_names() {
     let a = rbac();
     let olga = user("olga", &[]);
-    assert!(allowed(&a, &olga, &resource("apps", "deployments", "scale", "x", "web", "update")));
-    assert!(!allowed(&a, &olga, &resource("apps", "replicasets", "scale", "x", "web", "update")));
-    assert!(allowed(&a, &olga, &resource("batch", "jobs", "status", "x", "j", "get")), "*/status");
-    assert!(!allowed(&a, &olga, &resource("batch", "jobs", "", "x", "j", "get")));
-    assert!(allowed(&a, &olga, &resource("", "configmaps", "", "x", "app-config", "delete")));
-    assert!(!allowed(&a, &olga, &resource("", "configmaps", "", "x", "other", "delete")));
-    assert!(!allowed(&a, &olga, &resource("", "configmaps", "", "x", "", "list")), "names need a name");
+    assert!(allowed(
+        &a,
+        &olga,
+        &resource("apps", "deployments", "scale", "x", "web", "update")
+    ));
+    assert!(!allowed(
+        &a,
+        &olga,
+        &resource("apps", "replicasets", "scale", "x", "web", "update")
+    ));
+    assert!(
+        allowed(
+            &a,
+            &olga,
+            &resource("batch", "jobs", "status", "x", "j", "get")
+        ),
+        "*/status"
+    );
+    assert!(!allowed(
+        &a,
+        &olga,
+        &resource("batch", "jobs", "", "x", "j", "get")
+    ));
+    assert!(allowed(
+        &a,
+        &olga,
+        &resource("", "configmaps", "", "x", "app-config", "delete")
+    ));
+    assert!(!allowed(
+        &a,
+        &olga,
+        &resource("", "configmaps", "", "x", "other", "delete")
+    ));
+    assert!(
+        !allowed(&a, &olga, &resource("", "configmaps", "", "x", "", "list")),
+        "names need a name"
+    );
 }
 
 #[test]
 fn service_accounts_and_special_groups() {
     let a = rbac();
-    let argo = user("system:serviceaccount:prod:argo", &["system:serviceaccounts", "system:serviceaccounts:prod"]);
-    assert!(allowed(&a, &argo, &resource("apps", "deployments", "", "prod", "w", "get")), "namespace from the binding");
-    assert!(allowed(&a, &argo, &resource("", "pods", "", "dev", "p", "get")), "explicit namespace");
+    let argo = user(
+        "system:serviceaccount:prod:argo",
+        &["system:serviceaccounts", "system:serviceaccounts:prod"],
+    );
+    assert!(
+        allowed(
+            &a,
+            &argo,
+            &resource("apps", "deployments", "", "prod", "w", "get")
+        ),
+        "namespace from the binding"
+    );
+    assert!(
+        allowed(&a, &argo, &resource("", "pods", "", "dev", "p", "get")),
+        "explicit namespace"
+    );
     let other = user("system:serviceaccount:dev:argo", &[]);
-    assert!(!allowed(&a, &other, &resource("apps", "deployments", "", "prod", "w", "get")));
+    assert!(!allowed(
+        &a,
+        &other,
+        &resource("apps", "deployments", "", "prod", "w", "get")
+    ));
     let admin = user("admin", &["system:masters"]);
-    assert!(allowed(&a, &admin, &resource("", "secrets", "", "kube-system", "x", "delete")));
+    assert!(allowed(
+        &a,
+        &admin,
+        &resource("", "secrets", "", "kube-system", "x", "delete")
+    ));
 }
 
 #[test]
 fn missing_roles_are_named_in_the_reason() {
     let a = rbac();
-    let (d, reason) = a.authorize(&user("carol", &[]), &resource("", "pods", "", "dev", "", "get"));
+    let (d, reason) = a.authorize(
+        &user("carol", &[]),
+        &resource("", "pods", "", "dev", "", "get"),
+    );
     assert_eq!(d, AuthzDecision::NoOpinion);
-    assert!(reason.contains("role.rbac.authorization.k8s.io \"missing\" not found"), "{reason}");
-    let (d, reason) = a.authorize(&user("nobody", &[]), &resource("", "pods", "", "dev", "", "get"));
+    assert!(
+        reason.contains("role.rbac.authorization.k8s.io \"missing\" not found"),
+        "{reason}"
+    );
+    let (d, reason) = a.authorize(
+        &user("nobody", &[]),
+        &resource("", "pods", "", "dev", "", "get"),
+    );
     assert_eq!((d, reason.as_str()), (AuthzDecision::NoOpinion, ""));
 }

@@ -18,7 +18,11 @@ fn opts() -> CompileOptions {
 
 fn spec_yaml(yaml: &str) -> CelSpec {
     let text = format!("apiVersion: v1\nkind: Spec\nspec:\n{yaml}");
-    let loaded = load_bytes(text.as_bytes(), Source::File("t.yaml".into()), &LoadOptions::default());
+    let loaded = load_bytes(
+        text.as_bytes(),
+        Source::File("t.yaml".into()),
+        &LoadOptions::default(),
+    );
     let root = &loaded.objects[0].root;
     CelSpec::compile(root.get("spec").expect("spec"), &opts())
 }
@@ -55,7 +59,12 @@ fn request() -> Value {
     })
 }
 
-fn eval_with(spec: &CelSpec, object: Option<&Value>, old: Option<&Value>, params: Option<&Value>) -> SpecResult {
+fn eval_with(
+    spec: &CelSpec,
+    object: Option<&Value>,
+    old: Option<&Value>,
+    params: Option<&Value>,
+) -> SpecResult {
     let req = request();
     spec.evaluate(&Inputs {
         object,
@@ -154,13 +163,22 @@ fn runtime_errors_follow_cel_go() {
     assert!(e.contains("no such key: metadata"), "{e}");
     assert_eq!(check("has(oldObject.metadata)"), Ok(false));
     let e = check("object.metadata.nope == 1").unwrap_err();
-    assert_eq!(e, "expression 'object.metadata.nope == 1' resulted in error: no such key: nope");
+    assert_eq!(
+        e,
+        "expression 'object.metadata.nope == 1' resulted in error: no such key: nope"
+    );
     // Error absorption: a false element wins over an error in `all`, a true one in `exists`.
     assert_eq!(check("[0, 1].all(x, 1 / x > 5)"), Ok(false));
     assert_eq!(check("[0, 1].exists(x, 1 / x == 1)"), Ok(true));
-    assert!(check("[0].all(x, 1 / x > 0)").unwrap_err().contains("division by zero"));
-    assert!(check("-(-9223372036854775807 - 1) > 0").unwrap_err().contains("overflow"));
-    assert!(check("9223372036854775807 + 1 > 0").unwrap_err().contains("overflow"));
+    assert!(check("[0].all(x, 1 / x > 0)")
+        .unwrap_err()
+        .contains("division by zero"));
+    assert!(check("-(-9223372036854775807 - 1) > 0")
+        .unwrap_err()
+        .contains("overflow"));
+    assert!(check("9223372036854775807 + 1 > 0")
+        .unwrap_err()
+        .contains("overflow"));
     assert!(check("object.spec.containers[9].name == 'x'").is_err());
     // A non-boolean validation is an error, not a pass or a silent failure.
     let e = check("object.metadata.name").unwrap_err();
@@ -191,7 +209,9 @@ fn variables_are_lazy_cached_and_composable() {
     let r = eval(&s);
     assert_eq!(r.errors.len(), 1);
     assert!(
-        r.errors[0].message.contains("composited variable \"broken\" fails to evaluate: no such key: nope"),
+        r.errors[0]
+            .message
+            .contains("composited variable \"broken\" fails to evaluate: no such key: nope"),
         "{}",
         r.errors[0].message
     );
@@ -213,7 +233,13 @@ fn variables_must_be_declared_before_use() {
         "validations": [{"expression": "variables.c == 1"}]
     }));
     let fields: Vec<&str> = s.errors().iter().map(|e| e.field.as_str()).collect();
-    assert_eq!(fields, ["spec.variables[0].expression", "spec.validations[0].expression"]);
+    assert_eq!(
+        fields,
+        [
+            "spec.variables[0].expression",
+            "spec.validations[0].expression"
+        ]
+    );
     assert!(s.errors()[1].message.contains("undefined field 'c'"));
 }
 
@@ -278,7 +304,9 @@ fn messages() {
         {"expression": "false", "messageExpression": "authorizer.path('/x').check('get').reason()"}
     ]}));
     assert_eq!(s.errors().len(), 1);
-    assert!(s.errors()[0].message.contains("undeclared reference to 'authorizer'"));
+    assert!(s.errors()[0]
+        .message
+        .contains("undeclared reference to 'authorizer'"));
 }
 
 #[test]
@@ -292,7 +320,10 @@ fn match_conditions() {
     }));
     // One error and no false condition: the caller's failure policy decides.
     let r = eval(&s);
-    assert!(r.matched && r.failures.is_empty() && r.match_errors.len() == 1, "{r:?}");
+    assert!(
+        r.matched && r.failures.is_empty() && r.match_errors.len() == 1,
+        "{r:?}"
+    );
     let s = spec_json(json!({
         "matchConditions": [
             {"name": "broken", "expression": "object.nope == 1"},
@@ -315,14 +346,23 @@ fn audit_annotations() {
         {"key": "bad", "valueExpression": "1"},
     ]}));
     let r = eval(&s);
-    assert_eq!(r.audit_annotations, [("name".to_string(), "web".to_string())]);
+    assert_eq!(
+        r.audit_annotations,
+        [("name".to_string(), "web".to_string())]
+    );
     assert_eq!(r.audit_errors.len(), 1);
-    assert!(r.audit_errors[0].message.contains("unsupported return type: int"));
+    assert!(r.audit_errors[0]
+        .message
+        .contains("unsupported return type: int"));
 }
 
 #[test]
 fn null_inputs() {
-    let s = validations(&["object == null", "oldObject.metadata.name == 'web'", "params.x == 1"]);
+    let s = validations(&[
+        "object == null",
+        "oldObject.metadata.name == 'web'",
+        "params.x == 1",
+    ]);
     let old = pod();
     let params = json!({"x": 1});
     let r = eval_with(&s, None, Some(&old), Some(&params));
@@ -338,12 +378,19 @@ fn cost_limit_stops_runaway_expressions() {
         "true",
     ]));
     assert_eq!(r.errors.len(), 1);
-    assert!(r.errors[0].message.contains("actual cost limit exceeded"), "{:?}", r.errors);
+    assert!(
+        r.errors[0].message.contains("actual cost limit exceeded"),
+        "{:?}",
+        r.errors
+    );
     // Error absorption cannot swallow a cost error.
     let r = eval(&validations(&[
         "lists.range(3000).all(x, lists.range(3000).all(y, x + y >= 0)) || true",
     ]));
-    assert!(r.errors[0].message.contains("actual cost limit exceeded"), "{r:?}");
+    assert!(
+        r.errors[0].message.contains("actual cost limit exceeded"),
+        "{r:?}"
+    );
     // Many expressions each under the limit exhaust the policy's budget.
     let exprs: Vec<String> = (0..12)
         .map(|_| "lists.range(900).all(x, lists.range(200).all(y, x + y >= 0))".to_string())
@@ -364,7 +411,12 @@ fn cost_limit_stops_runaway_expressions() {
         "validations": [{"expression": "variables.v"}]
     }));
     let r = eval(&s);
-    assert!(r.errors[0].message.contains("composited variable \"v\" fails to evaluate"), "{r:?}");
+    assert!(
+        r.errors[0]
+            .message
+            .contains("composited variable \"v\" fails to evaluate"),
+        "{r:?}"
+    );
     assert!(started.elapsed().as_secs() < 60);
 }
 
@@ -384,7 +436,10 @@ fn compile_errors_name_field_line_and_column() {
     let e = s.errors();
     assert_eq!(e.len(), 4, "{e:?}");
     assert_eq!(e[0].field, "spec.validations[1].expression");
-    assert_eq!(e[0].line, 8, "second line of the literal block, after the 3-line header");
+    assert_eq!(
+        e[0].line, 8,
+        "second line of the literal block, after the 3-line header"
+    );
     assert_eq!(e[0].expression_line, 2);
     assert!(e[0].column > 0);
     assert_eq!(e[1].field, "spec.validations[2].expression");
@@ -398,8 +453,17 @@ fn compile_errors_name_field_line_and_column() {
     // Broken expressions fail again at evaluation, the others still run.
     let r = eval(&s);
     assert_eq!(r.errors.len(), 5, "{r:?}");
-    assert!(r.errors[0].message.contains("no such key: x"), "object.x is missing: an error, not a failure");
-    assert!(r.errors[1].message.starts_with("compilation error: compilation failed: ERROR: <input>:2:"), "{}", r.errors[1].message);
+    assert!(
+        r.errors[0].message.contains("no such key: x"),
+        "object.x is missing: an error, not a failure"
+    );
+    assert!(
+        r.errors[1]
+            .message
+            .starts_with("compilation error: compilation failed: ERROR: <input>:2:"),
+        "{}",
+        r.errors[1].message
+    );
     assert_eq!(r.failures.len(), 0);
 }
 
@@ -407,11 +471,23 @@ fn compile_errors_name_field_line_and_column() {
 fn compile_errors_for_what_an_api_server_refuses() {
     for (expr, needle) in [
         ("params.x == 1", ""),
-        ("math.greatest(1, 2) == 2", "undeclared reference to 'math.greatest'"),
-        ("base64.encode(b'a') == ''", "undeclared reference to 'base64.encode'"),
-        ("object.metadata.name.nope()", "undeclared reference to 'nope'"),
+        (
+            "math.greatest(1, 2) == 2",
+            "undeclared reference to 'math.greatest'",
+        ),
+        (
+            "base64.encode(b'a') == ''",
+            "undeclared reference to 'base64.encode'",
+        ),
+        (
+            "object.metadata.name.nope()",
+            "undeclared reference to 'nope'",
+        ),
         ("Foo{a: 1} == null", "message construction"),
-        ("[1, 'a'].size() == 2", "expected type 'int' but found 'string'"),
+        (
+            "[1, 'a'].size() == 2",
+            "expected type 'int' but found 'string'",
+        ),
         ("'a'.matches('[') ", "invalid regular expression"),
         ("duration('1 hour') > duration('1m')", "invalid duration"),
         ("object.a ==", ""),
@@ -425,11 +501,17 @@ fn compile_errors_for_what_an_api_server_refuses() {
                 &Node::from_json(&json!({"validations": [{"expression": expr}]})),
                 &CompileOptions::default(),
             );
-            assert!(no_params.errors()[0].message.contains("undeclared reference to 'params'"));
+            assert!(no_params.errors()[0]
+                .message
+                .contains("undeclared reference to 'params'"));
             continue;
         }
         assert_eq!(s.errors().len(), 1, "{expr}");
-        assert!(s.errors()[0].message.contains(needle), "{expr}: {}", s.errors()[0].message);
+        assert!(
+            s.errors()[0].message.contains(needle),
+            "{expr}: {}",
+            s.errors()[0].message
+        );
     }
 }
 
@@ -450,7 +532,8 @@ fn malformed_specs_are_errors_not_panics() {
 
 #[test]
 fn hostile_expressions_do_not_crash() {
-    let deep = |open: &str, close: &str, n: usize| format!("{}1{} == 1", open.repeat(n), close.repeat(n));
+    let deep =
+        |open: &str, close: &str, n: usize| format!("{}1{} == 1", open.repeat(n), close.repeat(n));
     let mut exprs = vec![
         deep("(", ")", 200),
         deep("[", "]", 200),
@@ -479,7 +562,8 @@ fn hostile_expressions_do_not_crash() {
         "cidr('1.2.3.4/99').prefixLength() == 1".into(),
         "url('::').getHost() == ''".into(),
         "semver('1.2.3-').major() == 1".into(),
-        "timestamp('9999-12-31T23:59:59Z') + duration('1h') > timestamp('2000-01-01T00:00:00Z')".into(),
+        "timestamp('9999-12-31T23:59:59Z') + duration('1h') > timestamp('2000-01-01T00:00:00Z')"
+            .into(),
         "duration('9223372036s') + duration('9223372036s') > duration('0s')".into(),
         "authorizer.serviceAccount('Bad NS', 'x').path('/').check('get').allowed()".into(),
         "authorizer.path('').check('get').allowed()".into(),
@@ -568,7 +652,9 @@ fn authorizer_with_rbac() {
 
 #[test]
 fn specs_are_shared_across_threads() {
-    let s = std::sync::Arc::new(validations(&["object.spec.containers.all(c, c.name.size() == 1)"]));
+    let s = std::sync::Arc::new(validations(&[
+        "object.spec.containers.all(c, c.name.size() == 1)",
+    ]));
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let s = s.clone();

@@ -5,14 +5,22 @@ use std::sync::Arc;
 
 use palisade_model::{load_bytes, Diagnostic, Level, LoadOptions, Object, Source};
 use palisade_policy::{
-    inventory_object, vap, Action, AdmissionRequest, DecisionKind, Evaluation, Inventory, NoOpinion, Operation, Policy,
-    Review, UserInfo,
+    inventory_object, vap, Action, AdmissionRequest, DecisionKind, Evaluation, Inventory,
+    NoOpinion, Operation, Policy, Review, UserInfo,
 };
 use serde_json::{json, Value};
 
 fn objects(yaml: &str) -> Vec<Object> {
-    let loaded = load_bytes(yaml.as_bytes(), Source::File("policy.yaml".into()), &LoadOptions::default());
-    assert!(loaded.diagnostics.iter().all(|d| d.level != Level::Error), "{:?}", loaded.diagnostics);
+    let loaded = load_bytes(
+        yaml.as_bytes(),
+        Source::File("policy.yaml".into()),
+        &LoadOptions::default(),
+    );
+    assert!(
+        loaded.diagnostics.iter().all(|d| d.level != Level::Error),
+        "{:?}",
+        loaded.diagnostics
+    );
     loaded.objects
 }
 
@@ -122,23 +130,38 @@ fn policy_binding_params_and_decisions() {
     assert_eq!(d.kind, DecisionKind::Violation);
     assert_eq!(d.message, "replicas must be at most 2");
     assert_eq!(d.reason.as_deref(), Some("Forbidden"));
-    assert_eq!(d.source.as_ref().map(|s| (s.file.as_str(), s.line)), Some(("policy.yaml", 2)));
+    assert_eq!(
+        d.source.as_ref().map(|s| (s.file.as_str(), s.line)),
+        Some(("policy.yaml", 2))
+    );
     assert!(e.denied());
     assert_eq!(e.audit_annotations.len(), 1);
-    assert_eq!((e.audit_annotations[0].key.as_str(), e.audit_annotations[0].value.as_str()), ("replicas", "3"));
+    assert_eq!(
+        (
+            e.audit_annotations[0].key.as_str(),
+            e.audit_annotations[0].value.as_str()
+        ),
+        ("replicas", "3")
+    );
     // The namespace selector excludes dev; a deployment within the limit passes.
-    assert!(evaluate(&l, &create(deployment("web", "dev", json!({})))).decisions.is_empty());
+    assert!(evaluate(&l, &create(deployment("web", "dev", json!({}))))
+        .decisions
+        .is_empty());
     let mut small = deployment("web", "prod", json!({}));
     small["spec"]["replicas"] = json!(1);
     assert!(!evaluate(&l, &create(small)).denied());
     // Not matched by the policy's resource rules.
-    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "prod"}});
+    let pod =
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "prod"}});
     assert!(evaluate(&l, &create(pod)).decisions.is_empty());
 }
 
 #[test]
 fn missing_params_follow_parameter_not_found_action() {
-    let without_params = REPLICAS.replace("name: limits, namespace: prod", "name: other, namespace: prod");
+    let without_params = REPLICAS.replace(
+        "name: limits, namespace: prod",
+        "name: other, namespace: prod",
+    );
     let l = load(&without_params);
     let e = evaluate(&l, &create(deployment("web", "prod", json!({}))));
     assert_eq!(e.decisions.len(), 1);
@@ -147,12 +170,18 @@ fn missing_params_follow_parameter_not_found_action() {
         e.decisions[0].message,
         "failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction"
     );
-    let allow = without_params.replace("parameterNotFoundAction: Deny", "parameterNotFoundAction: Allow");
+    let allow = without_params.replace(
+        "parameterNotFoundAction: Deny",
+        "parameterNotFoundAction: Allow",
+    );
     let e = evaluate(&load(&allow), &create(deployment("web", "prod", json!({}))));
     assert!(e.decisions.is_empty() && e.errors.is_empty(), "{e:?}");
     // failurePolicy Ignore: the configuration error is reported, not enforced.
     let ignore = without_params.replace("failurePolicy: Fail", "failurePolicy: Ignore");
-    let e = evaluate(&load(&ignore), &create(deployment("web", "prod", json!({}))));
+    let e = evaluate(
+        &load(&ignore),
+        &create(deployment("web", "prod", json!({}))),
+    );
     assert!(e.decisions.is_empty());
     assert_eq!(e.errors.len(), 1);
     assert!(e.errors[0].message.contains("no params found"));
@@ -202,7 +231,10 @@ name: web
     let e = evaluate(&l, &create(deployment("web", "prod", json!({}))));
     let msgs: Vec<&str> = e.decisions.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(msgs, ["banned by ban-a", "banned by ban-b"]);
-    assert!(e.decisions.iter().all(|d| d.actions == [Action::Warn, Action::Audit]));
+    assert!(e
+        .decisions
+        .iter()
+        .all(|d| d.actions == [Action::Warn, Action::Audit]));
     assert!(!e.denied(), "Warn and Audit never deny");
 }
 
@@ -217,6 +249,7 @@ spec:
   matchConstraints:
     resourceRules:
     - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods, namespaces]}
+    - {apiGroups: [rbac.authorization.k8s.io], apiVersions: [v1], operations: [CREATE], resources: [clusterroles]}
   validations:
   - expression: "params.data.allowed == 'yes'"
 ---
@@ -244,11 +277,16 @@ data: {allowed: "no"}
     assert!(evaluate(&l, &create(pod("b"))).denied());
     let e = evaluate(&l, &create(pod("c")));
     assert!(e.decisions[0].message.contains("no params found"), "{e:?}");
-    // A cluster-scoped request cannot use a namespaced param without a namespace.
-    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}});
-    let e = evaluate(&l, &create(ns));
+    // A Namespace request is in its own namespace (as on an API server).
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}});
+    assert!(!evaluate(&l, &create(ns)).denied());
+    // Another cluster-scoped request cannot use a namespaced param without a namespace.
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}});
+    let e = evaluate(&l, &create(role));
     assert!(
-        e.decisions[0].message.contains("cannot use namespaced paramRef"),
+        e.decisions[0]
+            .message
+            .contains("cannot use namespaced paramRef"),
         "{:?}",
         e.decisions
     );
@@ -321,7 +359,11 @@ spec: {policyName: p, validationActions: [Deny]}
 "#;
     let l = load(yaml);
     assert!(evaluate(&l, &create(deployment("web", "a", json!({})))).denied());
-    assert!(evaluate(&l, &create(deployment("system-x", "a", json!({})))).decisions.is_empty());
+    assert!(
+        evaluate(&l, &create(deployment("system-x", "a", json!({}))))
+            .decisions
+            .is_empty()
+    );
     assert!(!evaluate(&l, &create(deployment("web", "a", json!({"team": "x"})))).denied());
 }
 
@@ -357,12 +399,19 @@ spec: {policyName: p, validationActions: [Deny]}
     assert!(!evaluate(&l, &status).denied());
     status.sub_resource = Some("scale".into());
     assert!(evaluate(&l, &status).denied());
-    let exact = load(&yaml.replace("  matchConstraints:\n", "  matchConstraints:\n    matchPolicy: Exact\n"));
+    let exact = load(&yaml.replace(
+        "  matchConstraints:\n",
+        "  matchConstraints:\n    matchPolicy: Exact\n",
+    ));
     assert!(!evaluate(&exact, &create(deployment("web", "a", json!({})))).denied());
     // DELETE: the object selector reads oldObject.
     let old = deployment("web", "a", json!({}));
-    let mut del = AdmissionRequest::for_object(None, Some(old), Operation::Delete, UserInfo::offline());
-    assert!(!evaluate(&l, &del).denied(), "DELETE is not in the rule's operations");
+    let mut del =
+        AdmissionRequest::for_object(None, Some(old), Operation::Delete, UserInfo::offline());
+    assert!(
+        !evaluate(&l, &del).denied(),
+        "DELETE is not in the rule's operations"
+    );
     del.operation = Operation::Update;
     del.object = del.old_object.clone();
     assert!(evaluate(&l, &del).denied());
@@ -396,9 +445,17 @@ metadata: {name: gold, labels: {tier: gold}}
     let l = load(yaml);
     assert!(!evaluate(&l, &create(deployment("web", "gold", json!({})))).denied());
     let e = evaluate(&l, &create(deployment("web", "unknown", json!({}))));
-    assert_eq!(e.decisions.len(), 1, "an unknown namespace exists without labels");
+    assert_eq!(
+        e.decisions.len(),
+        1,
+        "an unknown namespace exists without labels"
+    );
     assert_eq!(e.decisions[0].message, "namespace unknown is not gold");
-    assert!(evaluate(&l, &create(deployment("web", "kube-system", json!({})))).decisions.is_empty());
+    assert!(
+        evaluate(&l, &create(deployment("web", "kube-system", json!({}))))
+            .decisions
+            .is_empty()
+    );
     // A Namespace request: its own labels feed the selector; namespaceObject is null.
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "new"}});
     assert!(!evaluate(&l, &create(ns)).denied());
@@ -413,8 +470,13 @@ fn unbound_policies_do_nothing() {
         .join("---");
     let l = load(&yaml);
     assert_eq!(l.policies.len(), 1);
-    assert!(l.diags.iter().any(|d| d.level == Level::Note && d.message.contains("never evaluated")));
-    assert!(evaluate(&l, &create(deployment("web", "prod", json!({})))).decisions.is_empty());
+    assert!(l
+        .diags
+        .iter()
+        .any(|d| d.level == Level::Note && d.message.contains("never evaluated")));
+    assert!(evaluate(&l, &create(deployment("web", "prod", json!({}))))
+        .decisions
+        .is_empty());
 }
 
 #[test]
@@ -463,7 +525,12 @@ spec:
   validations: [{expression: "true"}]
 "#;
     let l = load(yaml);
-    let errors: Vec<String> = l.diags.iter().filter(|d| d.level == Level::Error).map(|d| d.to_string()).collect();
+    let errors: Vec<String> = l
+        .diags
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .map(|d| d.to_string())
+        .collect();
     assert!(
         errors.iter().any(|e| e.starts_with("policy.yaml:11: error: ValidatingAdmissionPolicy \"broken\": spec.validations[1].expression: Syntax error")
             && e.contains("(expression line 1, column")),
@@ -473,14 +540,21 @@ spec:
         errors.iter().any(|e| e.starts_with("policy.yaml:12: error: ValidatingAdmissionPolicy \"broken\": spec.validations[2].expression: undeclared reference to 'nope'")),
         "{errors:#?}"
     );
-    assert!(errors.iter().any(|e| e.contains("\"no-constraints\": spec.matchConstraints: required value")));
-    assert!(errors.iter().any(|e| e.contains("\"no-actions\": spec.validationActions")));
-    assert!(l
-        .diags
+    assert!(errors
         .iter()
-        .any(|d| d.level == Level::Warning && d.message.contains("\"orphan\"") && d.message.contains("\"missing\"")));
+        .any(|e| e.contains("\"no-constraints\": spec.matchConstraints: required value")));
+    assert!(errors
+        .iter()
+        .any(|e| e.contains("\"no-actions\": spec.validationActions")));
+    assert!(l.diags.iter().any(|d| d.level == Level::Warning
+        && d.message.contains("\"orphan\"")
+        && d.message.contains("\"missing\"")));
     let names: Vec<&str> = l.policies.iter().map(|p| p.name()).collect();
-    assert_eq!(names, ["broken", "fine"], "one broken policy never stops the others");
+    assert_eq!(
+        names,
+        ["broken", "fine"],
+        "one broken policy never stops the others"
+    );
     // The broken expressions fail at evaluation: failurePolicy Fail denies.
     let e = evaluate(&l, &create(deployment("web", "a", json!({}))));
     assert_eq!(e.decisions.len(), 2);

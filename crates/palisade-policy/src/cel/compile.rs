@@ -224,7 +224,7 @@ pub(crate) const MAX_LENGTH: usize = 64 * 1024;
 
 /// Parses and lowers `src`.
 pub(crate) fn compile(src: &str, env: &Env<'_>) -> Result<Compiled, Vec<Issue>> {
-    super::runtime::on_big_stack(|| compile_on_stack(src, env))
+    super::runtime::on_new_stack(|| compile_on_stack(src, env))
 }
 
 fn compile_on_stack(src: &str, env: &Env<'_>) -> Result<Compiled, Vec<Issue>> {

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kube_cel::cel::common::ast::{Expr, LiteralValue};
+use kube_cel::cel::common::ast::{Expr, IdedExpr, LiteralValue};
 use kube_cel::cel::common::types::{
     CelBytes, CelDouble, CelInt, CelList, CelMap, CelOptional, CelString,
 };
@@ -88,7 +88,7 @@ pub(crate) fn arg<'a>(
     i: usize,
 ) -> Result<Cow<'a, dyn Val>, ExecutionError> {
     match ftx.args.get(i) {
-        Some(e) => Value::resolve_val(e, ftx.ptx),
+        Some(e) => resolve(e, ftx.ptx),
         None => Err(ExecutionError::invalid_argument_count(
             i + 1,
             ftx.args.len(),
@@ -99,19 +99,6 @@ pub(crate) fn arg<'a>(
 pub(crate) fn literal_int(ftx: &FunctionContext<'_, '_>, i: usize) -> Result<i64, ExecutionError> {
     match ftx.args.get(i).map(|e| &e.expr) {
         Some(Expr::Literal(LiteralValue::Int(n))) => Ok(*n.inner()),
-        _ => Err(plain_error(format!(
-            "internal error: {} expects a literal",
-            ftx.name
-        ))),
-    }
-}
-
-fn literal_str<'a>(
-    ftx: &'a FunctionContext<'_, '_>,
-    i: usize,
-) -> Result<&'a CelString, ExecutionError> {
-    match ftx.args.get(i).map(|e| &e.expr) {
-        Some(Expr::Literal(LiteralValue::String(s))) => Ok(s),
         _ => Err(plain_error(format!(
             "internal error: {} expects a literal",
             ftx.name
@@ -130,19 +117,79 @@ pub(crate) fn optional_of(v: Value) -> Value {
 /// `@path(root, flags, field…)`: `root.f1.f2…`, where `flags` has one character per field,
 /// `.` for a plain selection and `?` for an optional one (`root.?f`).
 fn path(ftx: &FunctionContext) -> ResolveResult {
-    let root = arg(ftx, 0)?;
-    let flags = literal_str(ftx, 1)?.inner();
-    let mut cur: &dyn Val = root.as_ref();
+    let v = navigate(ftx.args, ftx.ptx)?;
+    Value::try_from(v.as_ref())
+}
+
+/// Resolves an argument expression. A field selection (`@path`) is followed in place, so
+/// the selected value is borrowed from the input rather than copied twice through a
+/// function result.
+pub(crate) fn resolve<'a>(
+    e: &'a IdedExpr,
+    ctx: &'a Context<'a>,
+) -> Result<Cow<'a, dyn Val>, ExecutionError> {
+    match &e.expr {
+        Expr::Call(c) if c.func_name == "@path" && c.target.is_none() => navigate(&c.args, ctx),
+        _ => Value::resolve_val(e, ctx),
+    }
+}
+
+/// `@path(root, flags, field…)` arguments to the value they select.
+fn navigate<'a>(
+    args: &'a [IdedExpr],
+    ctx: &'a Context<'a>,
+) -> Result<Cow<'a, dyn Val>, ExecutionError> {
+    let Some(root) = args.first() else {
+        return Err(plain_error("internal error: @path without arguments"));
+    };
+    let root = resolve(root, ctx)?;
+    let out = |selected: Selected<'_>| -> Cow<'a, dyn Val> {
+        match selected {
+            Selected::Value(v, false) => Cow::Owned(v.clone_as_boxed()),
+            Selected::Value(v, true) => {
+                let b: Box<dyn Val> = Box::new(CelOptional::of(v.clone_as_boxed()));
+                Cow::Owned(b)
+            }
+            Selected::None => {
+                let b: Box<dyn Val> = Box::new(CelOptional::none());
+                Cow::Owned(b)
+            }
+        }
+    };
+    match root {
+        Cow::Borrowed(r) => match walk(r, args)? {
+            Selected::Value(v, false) => Ok(Cow::Borrowed(v)),
+            other => Ok(out(other)),
+        },
+        Cow::Owned(b) => Ok(out(walk(b.as_ref(), args)?)),
+    }
+}
+
+enum Selected<'v> {
+    /// The value, and whether the selection was optional (the result is `optional.of`).
+    Value(&'v dyn Val, bool),
+    /// An optional selection found nothing.
+    None,
+}
+
+/// Follows `args[2..]` (flags in `args[1]`: `.` plain, `?` optional) from `root`.
+fn walk<'v>(root: &'v dyn Val, args: &[IdedExpr]) -> Result<Selected<'v>, ExecutionError> {
+    let lit = |i: usize| match args.get(i).map(|e| &e.expr) {
+        Some(Expr::Literal(LiteralValue::String(s))) => Ok(s),
+        _ => Err(plain_error("internal error: @path expects literal fields")),
+    };
+    let flags = lit(1)?.inner();
+    let mut cur = root;
     let mut optional = false;
     if let Some(opt) = cur.downcast_ref::<CelOptional>() {
         optional = true;
         match opt.option() {
             Some(v) => cur = v,
-            None => return Ok(optional_none()),
+            None => return Ok(Selected::None),
         }
     }
     for (i, flag) in flags.bytes().enumerate() {
-        let key = literal_str(ftx, 2 + i)?;
+        let key = lit(2 + i)?;
         optional |= flag == b'?';
         let found = match cur.downcast_ref::<CelMap>() {
             Some(m) => match (m as &dyn Val)
@@ -156,12 +203,11 @@ fn path(ftx: &FunctionContext) -> ResolveResult {
         };
         match found {
             Some(v) => cur = v,
-            None if optional => return Ok(optional_none()),
+            None if optional => return Ok(Selected::None),
             None => return Err(ExecutionError::no_such_key(key.inner())),
         }
     }
-    let v = Value::try_from(cur)?;
-    Ok(if optional { optional_of(v) } else { v })
+    Ok(Selected::Value(cur, optional))
 }
 
 fn eq(ftx: &FunctionContext) -> ResolveResult {
@@ -350,10 +396,10 @@ fn bool_fn(ftx: &FunctionContext) -> ResolveResult {
     }
 }
 
-fn two_lists<'a>(
-    ftx: &'a FunctionContext<'a, '_>,
-    name: &str,
-) -> Result<(Cow<'a, dyn Val>, Cow<'a, dyn Val>), ExecutionError> {
+/// Two resolved arguments.
+type Pair<'a> = (Cow<'a, dyn Val>, Cow<'a, dyn Val>);
+
+fn two_lists<'a>(ftx: &'a FunctionContext<'a, '_>, name: &str) -> Result<Pair<'a>, ExecutionError> {
     let a = arg(ftx, 0)?;
     let b = arg(ftx, 1)?;
     if a.downcast_ref::<CelList>().is_none() || b.downcast_ref::<CelList>().is_none() {

@@ -18,7 +18,7 @@ use kube_cel::cel::common::value::Val;
 use kube_cel::cel::objects::{Key, Map};
 use kube_cel::cel::{Context, ExecutionError, FunctionContext, ResolveResult, Value};
 
-use super::functions::{arg, literal_int, no_overload, optional_none, optional_of};
+use super::functions::{arg, literal_int, no_overload, optional_none, optional_of, resolve};
 use super::runtime::{charge, plain_error, set_scope_variable};
 
 pub(crate) fn register(ctx: &mut Context<'_>) {
@@ -87,10 +87,10 @@ fn body_at<'a>(ftx: &'a FunctionContext<'_, '_>, i: usize) -> Result<&'a IdedExp
 
 /// The (first, second) loop values of every element: for one variable the list element or
 /// map key; for two, (index, element) or (key, value).
-fn elements<'a>(
-    range: &'a dyn Val,
-    vars: usize,
-) -> Result<Vec<(Box<dyn Val>, Option<&'a dyn Val>)>, ExecutionError> {
+/// One iteration's loop values.
+type Element<'a> = (Box<dyn Val>, Option<&'a dyn Val>);
+
+fn elements(range: &dyn Val, vars: usize) -> Result<Vec<Element<'_>>, ExecutionError> {
     if let Some(l) = range.downcast_ref::<CelList>() {
         return Ok(l
             .inner()
@@ -146,7 +146,7 @@ fn quantifier(ftx: &FunctionContext, vars: usize, q: Quantifier) -> ResolveResul
         if let Some(second) = second {
             set_scope_variable(&mut scope, names[1], second.clone_as_boxed());
         }
-        let r = match Value::resolve_val(body, &scope) {
+        let r = match resolve(body, &scope) {
             Ok(v) => v
                 .downcast_ref::<CelBool>()
                 .map(|b| *b.inner())
@@ -214,7 +214,7 @@ fn transform(ftx: &FunctionContext, vars: usize, filtered: bool, out: Output) ->
             set_scope_variable(&mut scope, names[1], second.clone_as_boxed());
         }
         if let Some(filter) = filter {
-            let keep = Value::resolve_val(filter, &scope)?;
+            let keep = resolve(filter, &scope)?;
             match keep.downcast_ref::<CelBool>() {
                 Some(b) if *b.inner() => {}
                 Some(_) => continue,

@@ -54,20 +54,26 @@
 //! `transformMapEntry`), sets (`sets.contains`, `sets.intersects`, `sets.equivalent`),
 //! regex (`matches`, `find`, `findAll`), URLs, quantities, IP and CIDR, semver, named formats
 //! (`format.dns1123Label()…`), `type`, `dyn`, `bool`, timestamps and durations, and the
-//! authorizer ([`authz`](self::authz)). `size` counts code points.
+//! authorizer ([`authz`]). `size` counts code points.
+//!
+//! Two shortcuts that change no outcome: a `messageExpression` is evaluated only for a
+//! failed validation (Kubernetes evaluates them all and uses only those), and variables are
+//! cached for the whole evaluation (Kubernetes caches them per list of expressions).
 //!
 //! Not offered, because an API server does not offer them either: `math.*`, `base64.*`,
 //! `jsonpatch.*` (mutating policies only), `cel.bind`, message construction (`Foo{…}`). Not
 //! supported: type checking against OpenAPI schemas (an expression the API server would
 //! reject only for its types compiles here and fails, or returns a non-boolean, at
-//! evaluation — which is an evaluation error), and `string()` of a double prints Rust's
-//! shortest form, which differs from Go's for exponents (`1e+21`).
+//! evaluation — which is an evaluation error), timestamps inside `namespaceObject` stay
+//! strings (an API server types them), and `string()` of a double prints Rust's shortest
+//! form, which differs from Go's for exponents (`1e+21`). Expressions are limited to
+//! 64 KiB and 250 levels of nesting (`cel`'s parser allows 96 levels of brackets).
 //!
 //! # Cost
 //!
 //! `cel` 0.13 has no cost tracking, and a static bound over unknown input sizes either
 //! rejects ordinary policies or proves nothing. Instead the lowering pass (see
-//! [`compile`](self::compile)) turns every loop into a function that charges a thread-local
+//! `compile.rs`) turns every loop into a function that charges a thread-local
 //! meter before each iteration, by the size of the loop body; every expression starts with
 //! its static node count charged; and the functions whose work grows with their input
 //! (equality and `in` over lists and maps, `sets.*`, `matches`, `size` of strings) charge

@@ -15,7 +15,7 @@ use super::runtime::{
     describe, eval, set_scope_variable, with_root, EvalState, VariableSlot,
     MATCH_CONDITIONS_BUDGET, OUT_OF_BUDGET_MESSAGE, PER_CALL_LIMIT, RUNTIME_BUDGET, STATE_VARIABLE,
 };
-use super::value::{from_json, type_name};
+use super::value::{from_json, json_to_val, type_name};
 use crate::authorizer::Authorizer;
 use crate::request::UserInfo;
 
@@ -424,27 +424,28 @@ impl CelSpec {
             if let Some(r) = &resolver {
                 scope.set_variable_resolver(r);
             }
-            let opt = |v: Option<&serde_json::Value>| v.map_or(Value::Null, from_json);
-            let mut request = from_json(inputs.request);
-            if let Value::Map(m) = &mut request {
-                let map = Arc::make_mut(&mut m.map);
-                map.remove(&kube_cel::cel::objects::Key::String(Arc::new(
-                    "object".into(),
-                )));
-                map.remove(&kube_cel::cel::objects::Key::String(Arc::new(
-                    "oldObject".into(),
-                )));
-            }
+            let null = serde_json::Value::Null;
+            let request = match inputs.request {
+                serde_json::Value::Object(m)
+                    if m.contains_key("object") || m.contains_key("oldObject") =>
+                {
+                    let mut m = m.clone();
+                    m.remove("object");
+                    m.remove("oldObject");
+                    json_to_val(&serde_json::Value::Object(m))
+                }
+                other => json_to_val(other),
+            };
+            set_scope_variable(&mut scope, "request", request);
             for (name, v) in [
-                ("object", opt(inputs.object)),
-                ("oldObject", opt(inputs.old_object)),
-                ("request", request),
-                ("params", opt(inputs.params)),
-                ("namespaceObject", opt(inputs.namespace_object)),
-                (STATE_VARIABLE, Value::Opaque(state.clone())),
+                ("object", inputs.object),
+                ("oldObject", inputs.old_object),
+                ("params", inputs.params),
+                ("namespaceObject", inputs.namespace_object),
             ] {
-                set(&mut scope, name, v);
+                set_scope_variable(&mut scope, name, json_to_val(v.unwrap_or(&null)));
             }
+            set(&mut scope, STATE_VARIABLE, Value::Opaque(state.clone()));
             if inputs.authorizer.is_some() {
                 set(&mut scope, "authorizer", authorizer_value());
             }

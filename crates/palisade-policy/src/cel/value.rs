@@ -36,6 +36,32 @@ pub fn from_json(v: &serde_json::Value) -> Value {
     }
 }
 
+/// Converts JSON straight to the interpreter's representation (one pass; what evaluation
+/// binds the inputs as).
+pub(crate) fn json_to_val(v: &serde_json::Value) -> Box<dyn Val> {
+    use kube_cel::cel::common::types::CelMapKey;
+    use serde_json::Value as J;
+    match v {
+        J::Null => Box::new(CelNull),
+        J::Bool(b) => Box::new(CelBool::from(*b)),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Box::new(CelInt::from(i)),
+            None => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        J::String(s) => Box::new(CelString::from(s.as_str())),
+        J::Array(items) => Box::new(CelList::from(
+            items.iter().map(json_to_val).collect::<Vec<_>>(),
+        )),
+        J::Object(map) => {
+            let mut m = HashMap::with_capacity(map.len());
+            for (k, v) in map {
+                m.insert(CelMapKey::from(k.as_str()), json_to_val(v));
+            }
+            Box::new(CelMap::from(m))
+        }
+    }
+}
+
 /// Converts a CEL value back to JSON (for messages and test output). Values without a JSON
 /// form (opaque values, bytes) become strings describing them.
 pub fn to_json(v: &Value) -> serde_json::Value {
@@ -220,12 +246,11 @@ impl Num {
             (Num::Int(a), Num::UInt(b)) | (Num::UInt(b), Num::Int(a)) => a >= 0 && a as u64 == b,
             (Num::Int(a), Num::Double(d)) | (Num::Double(d), Num::Int(a)) => {
                 d.fract() == 0.0
-                    && d >= -9.223_372_036_854_776e18
-                    && d < 9.223_372_036_854_776e18
+                    && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&d)
                     && d as i64 == a
             }
             (Num::UInt(a), Num::Double(d)) | (Num::Double(d), Num::UInt(a)) => {
-                d.fract() == 0.0 && d >= 0.0 && d < 1.844_674_407_370_955_2e19 && d as u64 == a
+                d.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(&d) && d as u64 == a
             }
         }
     }

@@ -267,8 +267,7 @@ impl ResourceRule {
             let (res, rsub) = r.split_once('/').unwrap_or((r.as_str(), ""));
             (res == "*" || res == req.resource.resource) && (rsub == "*" || rsub == sub)
         });
-        let name =
-            self.resource_names.is_empty() || self.resource_names.iter().any(|n| *n == req.name);
+        let name = self.resource_names.is_empty() || self.resource_names.contains(&req.name);
         scope && operation && group && version && resource && name
     }
 }

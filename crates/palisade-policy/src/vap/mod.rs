@@ -535,6 +535,29 @@ fn cel_namespace_object(ns: &Value) -> Value {
     Value::Object(out)
 }
 
+/// The `request` CEL sees: the `admission.k8s.io/v1` JSON with Kubernetes' `omitempty`
+/// fields left out when empty, and, for a Namespace, the namespace set to its own name (an
+/// API server's admission attributes carry it there).
+fn request_json(req: &crate::AdmissionRequest, is_namespace: bool) -> Value {
+    let mut v = req.to_json();
+    if let Some(m) = v.as_object_mut() {
+        if is_namespace && !req.name.is_empty() && !req.is_namespaced() {
+            m.insert("namespace".into(), Value::String(req.name.clone()));
+        }
+        for key in ["name", "namespace"] {
+            if m.get(key).and_then(Value::as_str) == Some("") {
+                m.remove(key);
+            }
+        }
+        if let Some(u) = m.get_mut("userInfo").and_then(Value::as_object_mut) {
+            if u.get("username").and_then(Value::as_str) == Some("") {
+                u.remove("username");
+            }
+        }
+    }
+    v
+}
+
 impl Policy for ValidatingAdmissionPolicy {
     fn engine(&self) -> EngineKind {
         EngineKind::Cel
@@ -593,8 +616,13 @@ impl Policy for ValidatingAdmissionPolicy {
         // `namespaceObject` is null for cluster-scoped requests and for Namespace requests.
         let ns_for_cel =
             (req.is_namespaced() && !is_namespace).then(|| cel_namespace_object(ns_full()));
-        let request_json = req.to_json();
-        let request_ns = req.namespace.clone().unwrap_or_default();
+        let request_json = request_json(req, is_namespace);
+        // A Namespace request is "in" the namespace it creates, as on an API server.
+        let request_ns = if is_namespace {
+            req.name.clone()
+        } else {
+            req.namespace.clone().unwrap_or_default()
+        };
         let mut annotations: Vec<AuditAnnotation> = Vec::new();
         for b in &self.bindings {
             if let Some(mr) = &b.match_resources {

@@ -226,7 +226,7 @@ fn object_at(case: &Node, key: &str, dir: &Path) -> Result<Option<Value>, String
                 return Err(format!("{key}: must be a file path or an object"));
             };
             let path = dir.join(p);
-            let loaded = load_paths(&[path.clone()], &LoadOptions::default());
+            let loaded = load_paths(std::slice::from_ref(&path), &LoadOptions::default());
             if let Some(d) = loaded.diagnostics.iter().find(|d| d.level == Level::Error) {
                 return Err(format!("{key}: {d}"));
             }
