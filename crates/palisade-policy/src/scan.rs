@@ -18,12 +18,11 @@ use std::collections::BTreeMap;
 /// The findings and diagnostics of one object.
 type ObjectResult = (Vec<Finding>, Vec<Diagnostic>);
 
+use crate::authorizer::RbacAuthorizer;
 use crate::decision::{Action, Decision, DecisionKind, EngineKind};
 use crate::{AdmissionRequest, Authorizer, Inventory, Operation, PolicySet, Review, UserInfo};
 
-/// The annotation that suppresses findings (shared with the built-in checks).
-const IGNORE_ANNOTATION: &str = "palisade.dev/ignore";
-const IGNORE_REASON_ANNOTATION: &str = "palisade.dev/ignore-reason";
+use palisade_checks::engine::{IGNORE_ANNOTATION, IGNORE_REASON_ANNOTATION};
 
 /// Policy findings for a set of scanned objects.
 #[derive(Debug, Default)]
@@ -59,23 +58,30 @@ pub fn severity(d: &Decision) -> Severity {
     }
 }
 
-/// Reviews every object in `objects` with every policy in `set`. `inventory` should hold
-/// the scanned objects and the policy set's other objects (params, namespaces).
-pub fn scan_objects(
-    set: &PolicySet,
-    objects: &[Object],
-    inventory: &Inventory,
-    authorizer: &dyn Authorizer,
-) -> PolicyScan {
+/// Reviews every object in `objects` with every policy in `set`. What the policies may
+/// consult besides the object is the scanned objects plus the set's other objects (params,
+/// namespaces); CEL's `authorizer` answers from the Roles and bindings among them.
+pub fn scan_objects(set: &PolicySet, objects: &[Object]) -> PolicyScan {
+    // Each object is converted to JSON once: the inventory's copy is also the request's.
+    let inventory = Inventory::new(
+        objects
+            .iter()
+            .map(crate::inventory_object)
+            .chain(set.others.iter().cloned()),
+    );
+    let authorizer = RbacAuthorizer::from_inventory(&inventory);
+    let inventory = &inventory;
+    let authorizer: &dyn Authorizer = &authorizer;
+    let review_object = |i: usize| {
+        let value = &inventory.objects()[i].value;
+        review_object(set, &objects[i], value, inventory, authorizer)
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8)
         .min(objects.len() / 32 + 1);
     let per_object: Vec<ObjectResult> = if threads <= 1 {
-        objects
-            .iter()
-            .map(|o| review_object(set, o, inventory, authorizer))
-            .collect()
+        (0..objects.len()).map(review_object).collect()
     } else {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let mut done: Vec<(usize, ObjectResult)> = std::thread::scope(|s| {
@@ -85,8 +91,10 @@ pub fn scan_objects(
                         let mut mine = Vec::new();
                         loop {
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(o) = objects.get(i) else { break };
-                            mine.push((i, review_object(set, o, inventory, authorizer)));
+                            if i >= objects.len() {
+                                break;
+                            }
+                            mine.push((i, review_object(i)));
                         }
                         mine
                     })
@@ -146,11 +154,12 @@ fn rule_for(set: &PolicySet, id: &str, severity: Severity) -> RuleInfo {
 fn review_object(
     set: &PolicySet,
     o: &Object,
+    value: &serde_json::Value,
     inventory: &Inventory,
     authorizer: &dyn Authorizer,
 ) -> ObjectResult {
     let request = AdmissionRequest::for_object(
-        Some(o.root.to_json()),
+        Some(value.clone()),
         None,
         Operation::Create,
         UserInfo::offline(),

@@ -341,16 +341,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
                 "--policy: no ValidatingAdmissionPolicy or Gatekeeper ConstraintTemplate found",
             ));
         }
-        let inventory = palisade_policy::Inventory::new(
-            loaded
-                .objects
-                .iter()
-                .map(palisade_policy::inventory_object)
-                .chain(set.others.iter().cloned()),
-        );
-        let authorizer = palisade_policy::authorizer::RbacAuthorizer::from_inventory(&inventory);
-        let scanned =
-            palisade_policy::scan::scan_objects(&set, &loaded.objects, &inventory, &authorizer);
+        let scanned = palisade_policy::scan::scan_objects(&set, &loaded.objects);
         tracing::info!(
             policies = set.len(),
             evaluations = scanned.evaluations,

@@ -38,6 +38,7 @@ pub use privileged::Privileged;
 pub use proc_mount::ProcMount;
 pub use proc_mount_restricted::ProcMountRestricted;
 pub use restricted_volumes::RestrictedVolumes;
+pub use restricted_volumes::{ALLOWED_VOLUMES, FORBIDDEN_VOLUMES};
 pub use run_as_non_root::RunAsNonRoot;
 pub use run_as_user::RunAsUser;
 pub use seccomp_baseline::SeccompBaseline;

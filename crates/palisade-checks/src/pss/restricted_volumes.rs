@@ -4,7 +4,7 @@ use crate::declare_check;
 use palisade_model::{node, Node, Object};
 
 /// Volume sources the restricted level allows.
-const ALLOWED: &[&str] = &[
+pub const ALLOWED_VOLUMES: &[&str] = &[
     "configMap",
     "csi",
     "downwardAPI",
@@ -16,8 +16,9 @@ const ALLOWED: &[&str] = &[
     "secret",
 ];
 
-/// Volume sources the restricted level forbids.
-const FORBIDDEN: &[&str] = &[
+/// Volume sources the restricted level forbids, in Pod Security Admission's order of
+/// preference when naming a volume's type.
+pub const FORBIDDEN_VOLUMES: &[&str] = &[
     "hostPath",
     "gcePersistentDisk",
     "awsElasticBlockStore",
@@ -96,13 +97,13 @@ impl Check for RestrictedVolumes {
                 .filter(|e| e.key != "name" && !e.value.is_null())
                 .map(|e| e.key.as_str())
                 .collect();
-            if sources.iter().any(|s| ALLOWED.contains(s)) {
+            if sources.iter().any(|s| ALLOWED_VOLUMES.contains(s)) {
                 continue;
             }
             // A volume with no source is defaulted to emptyDir by the API server.
             let Some(bad) = sources
                 .iter()
-                .find(|s| FORBIDDEN.contains(s))
+                .find(|s| FORBIDDEN_VOLUMES.contains(s))
                 .or(sources.first())
             else {
                 continue;

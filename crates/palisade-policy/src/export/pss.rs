@@ -461,42 +461,8 @@ const SAFE_SYSCTLS: &[&str] = &[
     "net.ipv4.tcp_notsent_lowat",
 ];
 
-const ALLOWED_VOLUMES: &[&str] = &[
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "image",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-];
-
-/// In Pod Security Admission's order of preference when naming a volume's type.
-const FORBIDDEN_VOLUMES: &[&str] = &[
-    "hostPath",
-    "gcePersistentDisk",
-    "awsElasticBlockStore",
-    "gitRepo",
-    "nfs",
-    "iscsi",
-    "glusterfs",
-    "rbd",
-    "flexVolume",
-    "cinder",
-    "cephfs",
-    "flocker",
-    "fc",
-    "azureFile",
-    "vsphereVolume",
-    "quobyte",
-    "azureDisk",
-    "portworxVolume",
-    "photonPersistentDisk",
-    "scaleIO",
-    "storageos",
-];
+// The volume lists are the built-in check's, so the two engines cannot drift apart.
+use palisade_checks::pss::{ALLOWED_VOLUMES, FORBIDDEN_VOLUMES};
 
 const VALID_PROFILES: &str = "['RuntimeDefault', 'Localhost']";
 
