@@ -13,6 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod admission;
 mod policy;
 
 /// Exit code: no finding at or over the threshold, no input error.
@@ -43,6 +44,8 @@ enum Command {
     /// Test ValidatingAdmissionPolicies and Gatekeeper policies, or export them as
     /// ValidatingAdmissionPolicy.
     Policy(policy::PolicyArgs),
+    /// The admission webhook: serve, review one request offline, certificates, manifests.
+    Admission(admission::AdmissionArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -210,6 +213,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan(args),
         Command::Checks(args) => checks(args),
         Command::Policy(args) => policy::run(args),
+        Command::Admission(args) => admission::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
