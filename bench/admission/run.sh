@@ -36,6 +36,7 @@ for c in 1 16 64; do
   lg --concurrency "$c" --duration "$DURATION" --warmup 3s
 done
 echo "RSS after closed-loop runs: $(rss)"
+lg --concurrency 16 --rate 1000 --duration "$DURATION" --warmup 3s
 lg --concurrency 32 --rate 2000 --duration "${RATE_SECONDS}s" --warmup 3s &
 loadgen=$!
 for i in $(seq 10 10 "$RATE_SECONDS"); do

@@ -18,6 +18,7 @@ use palisade_checks::CheckSettings;
 use palisade_model::load::{load_paths, LoadOptions as ModelLoadOptions};
 use palisade_model::{Diagnostic, Level as DiagLevel, Node, Object, Source};
 use palisade_policy::authorizer::RbacAuthorizer;
+use palisade_policy::ReviewMemo;
 use palisade_policy::{
     Action, AdmissionRequest, DecisionKind, Evaluation, Inventory, LoadOptions, Operation, Policy,
     PolicySet, Review,
@@ -351,11 +352,13 @@ impl Admission {
         progress: &Progress,
     ) {
         let object = self.request_object(req);
+        let memo = ReviewMemo::new();
         let review = Review {
             request: req,
             namespace_object: namespace,
             inventory: &self.inventory,
             authorizer: &self.authorizer,
+            memo: Some(&memo),
         };
         for (idx, unit) in self.units().iter().enumerate() {
             if Instant::now() >= deadline {
@@ -382,6 +385,32 @@ impl Admission {
             });
             progress.push(result);
         }
+    }
+
+    /// How long each unit takes on one request (for the benchmark and for finding a slow
+    /// policy): runs every unit once, in order, and times it.
+    pub fn unit_timings(
+        &self,
+        req: &AdmissionRequest,
+        namespace: Option<&Value>,
+    ) -> Vec<(String, Duration)> {
+        let t0 = Instant::now();
+        let object = self.request_object(req);
+        let mut out = vec![("<convert object>".to_string(), t0.elapsed())];
+        let memo = ReviewMemo::new();
+        let review = Review {
+            request: req,
+            namespace_object: namespace,
+            inventory: &self.inventory,
+            authorizer: &self.authorizer,
+            memo: Some(&memo),
+        };
+        for (idx, unit) in self.units().iter().enumerate() {
+            let t = Instant::now();
+            let _ = self.run_unit(idx, unit, req, object.as_ref(), namespace, &review);
+            out.push((self.unit_name(unit), t.elapsed()));
+        }
+        out
     }
 
     /// The request's object as the checks see it: converted once, with the request's

@@ -41,6 +41,27 @@ pub struct Review<'a> {
     pub namespace_object: Option<&'a Value>,
     pub inventory: &'a Inventory,
     pub authorizer: &'a dyn Authorizer,
+    /// Conversions shared by every policy evaluating this request (built on first use).
+    /// `None`: each policy converts for itself.
+    pub memo: Option<&'a ReviewMemo>,
+}
+
+/// Per-request conversions that every policy of an engine would otherwise redo: the
+/// Gatekeeper `input.review` as a Rego value. One memo serves one request (and one
+/// namespace object).
+#[derive(Default)]
+pub struct ReviewMemo {
+    rego_review: std::sync::OnceLock<regorus::Value>,
+}
+
+impl ReviewMemo {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn rego_review(&self, init: impl FnOnce() -> regorus::Value) -> regorus::Value {
+        self.rego_review.get_or_init(init).clone()
+    }
 }
 
 impl<'a> Review<'a> {
@@ -60,6 +81,7 @@ impl<'a> Review<'a> {
             namespace_object,
             inventory,
             authorizer,
+            memo: None,
         }
     }
 }

@@ -210,9 +210,74 @@ impl AdmissionRequest {
         self.namespace.as_deref().is_some_and(|n| !n.is_empty())
     }
 
+    /// [`AdmissionRequest::to_json`] without `object` and `oldObject`, built without copying
+    /// them (CEL's `request` variable does not expose them).
+    pub fn to_json_without_objects(&self) -> Value {
+        let view = AdmissionRequest {
+            uid: String::new(),
+            kind: GroupVersionKind::default(),
+            resource: GroupVersionResource::default(),
+            sub_resource: None,
+            request_kind: None,
+            request_resource: None,
+            request_sub_resource: None,
+            name: String::new(),
+            namespace: None,
+            operation: self.operation,
+            user_info: UserInfo::default(),
+            object: None,
+            old_object: None,
+            dry_run: None,
+            options: None,
+        };
+        let mut v = serde_json::to_value(&view).unwrap_or(Value::Object(Map::new()));
+        if let Value::Object(m) = &mut v {
+            let mut put = |k: &str, x: Option<Value>| match x {
+                Some(x) => {
+                    m.insert(k.to_string(), x);
+                }
+                None => {
+                    m.remove(k);
+                }
+            };
+            let j = |x: &dyn erased::Ser| x.json();
+            put("uid", Some(Value::String(self.uid.clone())));
+            put("kind", Some(j(&self.kind)));
+            put("resource", Some(j(&self.resource)));
+            put("subResource", self.sub_resource.clone().map(Value::String));
+            put("requestKind", self.request_kind.as_ref().map(|x| j(x)));
+            put(
+                "requestResource",
+                self.request_resource.as_ref().map(|x| j(x)),
+            );
+            put(
+                "requestSubResource",
+                self.request_sub_resource.clone().map(Value::String),
+            );
+            put("name", Some(Value::String(self.name.clone())));
+            put("namespace", self.namespace.clone().map(Value::String));
+            put("userInfo", Some(j(&self.user_info)));
+            put("dryRun", self.dry_run.map(Value::Bool));
+            put("options", self.options.clone());
+        }
+        v
+    }
+
     /// The `admission.k8s.io/v1` JSON shape.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Object(Map::new()))
+    }
+}
+
+mod erased {
+    /// Serializes small request parts to JSON without naming their types.
+    pub trait Ser {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
     }
 }
 
@@ -242,6 +307,28 @@ mod tests {
         assert_eq!(j["operation"], "CREATE");
         assert_eq!(j["userInfo"]["username"], "palisade:offline");
         assert_eq!(j["requestKind"]["kind"], "Deployment");
+    }
+
+    #[test]
+    fn json_without_objects_matches_to_json() {
+        let pod = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"}});
+        let mut r = AdmissionRequest::for_object(
+            Some(pod.clone()),
+            Some(pod),
+            Operation::Update,
+            UserInfo::offline(),
+        );
+        r.sub_resource = Some("status".into());
+        r.options = Some(json!({"kind": "UpdateOptions"}));
+        let mut full = r.to_json();
+        let m = full.as_object_mut().unwrap();
+        m.remove("object");
+        m.remove("oldObject");
+        assert_eq!(r.to_json_without_objects(), full);
+        let bare = AdmissionRequest::default();
+        let mut full = bare.to_json();
+        full.as_object_mut().unwrap().remove("object");
+        assert_eq!(bare.to_json_without_objects(), full);
     }
 
     #[test]

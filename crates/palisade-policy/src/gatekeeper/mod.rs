@@ -206,7 +206,12 @@ impl Policy for GatekeeperPolicy {
         }
         match &self.template.program {
             Program::Rego(program) => {
-                let input = review_input(review.request, review.namespace_object);
+                let convert =
+                    || regorus::Value::from(review_input(review.request, review.namespace_object));
+                let input = match review.memo {
+                    Some(m) => m.rego_review(convert),
+                    None => convert(),
+                };
                 let inventory =
                     (!review.inventory.is_empty()).then(|| review.inventory.gatekeeper_rego_data());
                 match program.eval(input, &self.rego_parameters, inventory) {

@@ -204,12 +204,12 @@ impl RegoProgram {
     /// also reports, a result without a string `msg`) is returned as `Err`.
     pub(crate) fn eval(
         &self,
-        review: Value,
+        review: regorus::Value,
         parameters: &regorus::Value,
         inventory: Option<&regorus::Value>,
     ) -> Result<Vec<RegoViolation>, String> {
         let mut input = std::collections::BTreeMap::new();
-        input.insert(regorus::Value::from("review"), regorus::Value::from(review));
+        input.insert(regorus::Value::from("review"), review);
         input.insert(regorus::Value::from("parameters"), parameters.clone());
         let input = regorus::Value::from(input);
         let mut engine = self.base.clone();
@@ -882,7 +882,9 @@ violation[{"msg": msg, "details": {"n": n}}] {
             json!({"cluster": {"v1": {"Namespace": {"a": {}}}}, "namespace": {}}),
         );
         let params = regorus::Value::from(json!({"n": 1}));
-        let v = p.eval(json!({}), &params, Some(&inv)).unwrap();
+        let v = p
+            .eval(regorus::Value::from(json!({})), &params, Some(&inv))
+            .unwrap();
         assert_eq!(
             v,
             vec![RegoViolation {
@@ -890,7 +892,10 @@ violation[{"msg": msg, "details": {"n": n}}] {
                 details: Some(json!({"n": 1}))
             }]
         );
-        assert!(p.eval(json!({}), &params, None).unwrap().is_empty());
+        assert!(p
+            .eval(regorus::Value::from(json!({})), &params, None)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -931,7 +936,11 @@ violation[{"msg": msg, "details": {"n": n}}] {
         );
         let p = RegoProgram::compile(src, &[], false).unwrap();
         let mut v = p
-            .eval(json!({}), &regorus::Value::new_object(), None)
+            .eval(
+                regorus::Value::from(json!({})),
+                &regorus::Value::new_object(),
+                None,
+            )
             .unwrap();
         v.sort_by(|a, b| a.msg.cmp(&b.msg));
         assert_eq!(v.len(), 2, "{v:?}");

@@ -539,7 +539,7 @@ fn cel_namespace_object(ns: &Value) -> Value {
 /// fields left out when empty, and, for a Namespace, the namespace set to its own name (an
 /// API server's admission attributes carry it there).
 fn request_json(req: &crate::AdmissionRequest, is_namespace: bool) -> Value {
-    let mut v = req.to_json();
+    let mut v = req.to_json_without_objects();
     if let Some(m) = v.as_object_mut() {
         if is_namespace && !req.name.is_empty() && !req.is_namespaced() {
             m.insert("namespace".into(), Value::String(req.name.clone()));
