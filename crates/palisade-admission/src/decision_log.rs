@@ -2,11 +2,18 @@
 //! (`path`, `path.1` … `path.N`). Lines are written whole under a lock and flushed, so
 //! concurrent requests never interleave and a crash loses at most the line being written.
 //! A write error is returned to the caller, which counts it; it never panics.
+//!
+//! Rotation is by size: before a line would take the file past `max_bytes`, `path.(N-1)`
+//! becomes `path.N` … `path` becomes `path.1` (the oldest, `path.N`, is overwritten) and a new
+//! `path` is opened. A line longer than `max_bytes` gets a file of its own. A restarted
+//! process appends to the existing `path` and counts its current length; if the previous one
+//! died in the middle of a line, a newline ends that torn line first, so every later line is
+//! whole JSON.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -41,6 +48,8 @@ enum Sink {
         size: u64,
         max_bytes: u64,
         max_files: u32,
+        /// A write or rotation failed: reopen `path` (ending a torn line) before the next one.
+        reopen: bool,
     },
 }
 
@@ -57,14 +66,53 @@ impl std::fmt::Debug for DecisionLog {
     }
 }
 
+fn with_path(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Opens `path` for appending and returns it with its length. A file left ending in a torn
+/// line (no final newline) gets that newline now.
 fn open_append(path: &Path) -> io::Result<(File, u64)> {
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        .map_err(|e| with_path(path, e))?;
+    let mut size = file.metadata().map_err(|e| with_path(path, e))?.len();
+    if size > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::End(-1))
+            .and_then(|_| file.read_exact(&mut last))
+            .map_err(|e| with_path(path, e))?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n").map_err(|e| with_path(path, e))?;
+            size += 1;
+        }
+    }
     Ok((file, size))
+}
+
+/// `rename`, where a missing `from` is not an error (nothing to rotate).
+fn rename_if_exists(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(with_path(from, e)),
+        _ => Ok(()),
+    }
+}
+
+/// `path.(N-1)` → `path.N` … `path` → `path.1`; with `max_files` 0, `path` is removed.
+fn rotate(path: &Path, max_files: u32) -> io::Result<()> {
+    if max_files == 0 {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(with_path(path, e)),
+            _ => Ok(()),
+        };
+    }
+    for n in (1..max_files).rev() {
+        rename_if_exists(&rotated(path, n), &rotated(path, n + 1))?;
+    }
+    rename_if_exists(path, &rotated(path, 1))
 }
 
 fn rotated(path: &Path, n: u32) -> PathBuf {
@@ -87,6 +135,7 @@ impl DecisionLog {
                     size,
                     max_bytes: cfg.max_bytes,
                     max_files: cfg.max_files,
+                    reopen: false,
                 }
             }
         };
@@ -103,7 +152,8 @@ impl DecisionLog {
         }
     }
 
-    /// Writes one record as one line.
+    /// Writes one record as one compact JSON line, flushed. An error (serializing, rotating,
+    /// writing) is returned, and the line is not counted in [`Self::lines_written`].
     pub fn write(&self, record: &Value) -> io::Result<()> {
         let mut line = serde_json::to_vec(record)?;
         line.push(b'\n');
@@ -121,27 +171,28 @@ impl DecisionLog {
                 size,
                 max_bytes,
                 max_files,
+                reopen,
             } => {
                 let len = line.len() as u64;
-                if *max_bytes > 0 && *size > 0 && *size + len > *max_bytes {
-                    // path.(N-1) → path.N … path → path.1; the oldest falls off.
-                    if *max_files == 0 {
-                        std::fs::remove_file(&*path)?;
-                    } else {
-                        for n in (1..*max_files).rev() {
-                            let from = rotated(path, n);
-                            if from.exists() {
-                                std::fs::rename(&from, rotated(path, n + 1))?;
-                            }
-                        }
-                        std::fs::rename(&*path, rotated(path, 1))?;
+                let written = (|| {
+                    if *reopen {
+                        (*file, *size) = open_append(path)?;
+                        *reopen = false;
                     }
-                    let (f, s) = open_append(path)?;
-                    *file = f;
-                    *size = s;
+                    if *max_bytes > 0 && *size > 0 && *size + len > *max_bytes {
+                        *reopen = true;
+                        rotate(path, *max_files)?;
+                        (*file, *size) = open_append(path)?;
+                        *reopen = false;
+                    }
+                    file.write_all(&line)
+                        .and_then(|()| file.flush())
+                        .map_err(|e| with_path(path, e))
+                })();
+                if let Err(e) = written {
+                    *reopen = true;
+                    return Err(e);
                 }
-                file.write_all(&line)?;
-                file.flush()?;
                 *size += len;
             }
         }
@@ -149,6 +200,7 @@ impl DecisionLog {
         Ok(())
     }
 
+    /// Lines written since [`Self::open`] (0 for a disabled log).
     pub fn lines_written(&self) -> u64 {
         self.lines.load(Ordering::Relaxed)
     }
@@ -210,8 +262,13 @@ mod tests {
         for i in 0..200 {
             log.write(&json!({"i": i})).unwrap();
         }
-        assert!(rotated(&path2, 3).exists());
+        for n in 1..=3 {
+            assert!(rotated(&path2, n).exists(), "{n}");
+        }
         assert!(!rotated(&path2, 4).exists());
+        // The newest lines survive: the current file ends with the last one.
+        let current = std::fs::read_to_string(&path2).unwrap();
+        assert_eq!(current.lines().last(), Some(r#"{"i":199}"#));
     }
 
     #[test]
@@ -278,5 +335,72 @@ mod tests {
         .unwrap();
         off.write(&json!({})).unwrap();
         assert_eq!(off.lines_written(), 0);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ended_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.log");
+        std::fs::write(&path, "{\"whole\":1}\n{\"torn\":").unwrap();
+        let log = DecisionLog::open(&DecisionLogConfig {
+            path: path.display().to_string(),
+            ..DecisionLogConfig::default()
+        })
+        .unwrap();
+        log.write(&json!({"next": 2})).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines, ["{\"whole\":1}", "{\"torn\":", "{\"next\":2}"]);
+    }
+
+    #[test]
+    fn write_errors_are_returned_and_the_log_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("logs");
+        std::fs::create_dir(&sub).unwrap();
+        let path = sub.join("d.log");
+        let log = DecisionLog::open(&DecisionLogConfig {
+            path: path.display().to_string(),
+            max_bytes: 20,
+            max_files: 2,
+        })
+        .unwrap();
+        log.write(&json!({"a": "0123456789"})).unwrap();
+        // The directory goes away: rotating, then reopening, fails with the path named.
+        std::fs::remove_dir_all(&sub).unwrap();
+        let e = log.write(&json!({"b": "0123456789"})).unwrap_err();
+        assert!(e.to_string().contains("d.log"), "{e}");
+        assert_eq!(log.lines_written(), 1);
+        // Once it is back, the next line goes to a fresh file.
+        std::fs::create_dir(&sub).unwrap();
+        log.write(&json!({"c": 1})).unwrap();
+        assert_eq!(log.lines_written(), 2);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"c\":1}\n");
+    }
+
+    #[test]
+    fn config_defaults_and_field_names() {
+        let d: DecisionLogConfig = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(d, DecisionLogConfig::default());
+        assert_eq!(
+            (d.path.as_str(), d.max_bytes, d.max_files),
+            ("-", 100 << 20, 5)
+        );
+        let c: DecisionLogConfig = serde_json::from_value(
+            json!({"path": "/var/log/d.log", "maxBytes": 10, "maxFiles": 2}),
+        )
+        .unwrap();
+        assert_eq!((c.max_bytes, c.max_files), (10, 2));
+        assert!(serde_json::from_value::<DecisionLogConfig>(json!({"max_bytes": 1})).is_err());
+        let off = DecisionLog::disabled();
+        off.write(&json!({"x": 1})).unwrap();
+        assert_eq!(off.lines_written(), 0);
+        let empty = DecisionLog::open(&DecisionLogConfig {
+            path: String::new(),
+            ..DecisionLogConfig::default()
+        })
+        .unwrap();
+        empty.write(&json!({"x": 1})).unwrap();
+        assert_eq!(empty.lines_written(), 0);
     }
 }

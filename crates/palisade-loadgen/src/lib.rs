@@ -79,6 +79,36 @@ pub async fn connect(
     })
 }
 
+/// Writes `bytes` as-is on a fresh TLS connection and returns everything the server sends
+/// until it closes the connection. A failed write is ignored (a server may answer and
+/// close before reading a request it refuses), so the caller sees the server's answer
+/// rather than a broken pipe.
+pub async fn raw_exchange(
+    addr: SocketAddr,
+    server_name: &str,
+    cfg: Arc<rustls::ClientConfig>,
+    bytes: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::try_from(server_name.to_string())?;
+    let mut tls = TlsConnector::from(cfg).connect(name, tcp).await?;
+    let _ = tls.write_all(bytes).await;
+    let _ = tls.flush().await;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match tls.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            // A close without TLS close_notify after the answer is still an answer.
+            Err(_) if !out.is_empty() => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
 impl Conn {
     /// Sends one request and reads the whole response.
     pub async fn request(
