@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 mod admission;
 mod policy;
+mod rbac;
 
 /// Exit code: no finding at or over the threshold, no input error.
 pub(crate) const EXIT_CLEAN: u8 = 0;
@@ -46,6 +47,9 @@ enum Command {
     Policy(policy::PolicyArgs),
     /// The admission webhook: serve, review one request offline, certificates, manifests.
     Admission(admission::AdmissionArgs),
+    /// RBAC: who can do what, dangerous permissions, escalation paths, least-privilege roles
+    /// from audit logs.
+    Rbac(rbac::RbacArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -214,6 +218,7 @@ fn main() -> ExitCode {
         Command::Checks(args) => checks(args),
         Command::Policy(args) => policy::run(args),
         Command::Admission(args) => admission::run(args),
+        Command::Rbac(args) => rbac::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
