@@ -3,27 +3,11 @@
 
 mod common;
 
+use common::{fixture, snapshot};
+
 use palisade_model::{load_paths, Level, LoadOptions};
 use palisade_rbac::bootstrap;
 use palisade_rbac::{BuildOptions, Rbac, Request, Scope, Subject, UserInfo};
-use std::path::PathBuf;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn snapshot(name: &str) -> Rbac {
-    let loaded = load_paths(&[fixture(name)], &LoadOptions::default());
-    assert_eq!(loaded.error_count(), 0, "{:?}", loaded.diagnostics);
-    Rbac::build(
-        &loaded.objects,
-        &BuildOptions {
-            defaults: Some(bootstrap::latest()),
-        },
-    )
-}
 
 fn user(name: &str) -> UserInfo {
     UserInfo::of(&Subject::user(name), &[])
