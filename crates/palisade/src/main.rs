@@ -280,6 +280,21 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
     let mut skip = cfg.skip.clone();
     skip.extend(args.skip.iter().cloned());
+    // RBAC001… (subject-level RBAC risks, palisade-rbac) are selected like checks but are
+    // not in the check registry: patterns only they match go to them, not to the engine.
+    let is_rbac_only =
+        |p: &String| palisade_checks::engine::resolve(p).is_err() && rbac::is_risk_pattern(p);
+    let only_checks: Vec<String> = only.iter().filter(|p| is_rbac_only(p)).cloned().collect();
+    let skip_checks: Vec<String> = skip.iter().filter(|p| is_rbac_only(p)).cloned().collect();
+    let engine_selects_nothing = !only.is_empty() && only.iter().all(is_rbac_only);
+    let only: Vec<String> = only.into_iter().filter(|p| !is_rbac_only(p)).collect();
+    let skip: Vec<String> = skip.into_iter().filter(|p| !is_rbac_only(p)).collect();
+    let (only_checks, skip_checks) = if only_checks.is_empty() && !only.is_empty() {
+        // Only registry checks were asked for: no RBAC risks.
+        (vec!["-".to_string()], skip_checks)
+    } else {
+        (only_checks, skip_checks)
+    };
     let engine = match Engine::new(EngineOptions {
         profile: args.profile.or(cfg.profile).unwrap_or_default(),
         only,
@@ -326,7 +341,14 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
 
     let loaded_at = std::time::Instant::now();
-    let mut result = engine.run(&loaded.objects);
+    let mut result = if engine_selects_nothing {
+        palisade_checks::engine::ScanResult {
+            objects: loaded.objects.len(),
+            ..Default::default()
+        }
+    } else {
+        engine.run(&loaded.objects)
+    };
     let mut rules = engine.rules();
     if !args.policy.is_empty() {
         let policies = palisade_model::load_paths(&args.policy, &load_opts);
@@ -360,6 +382,11 @@ fn scan(args: ScanArgs) -> Result<u8> {
         result.findings.extend(scanned.findings);
         result.diagnostics.extend(scanned.diagnostics);
         rules.extend(scanned.rules);
+    }
+    if args.profile.or(cfg.profile).unwrap_or_default() == Profile::All {
+        let (found, rbac_rules) = rbac::scan_findings(&loaded.objects, &only_checks, &skip_checks);
+        result.findings.extend(found);
+        rules.extend(rbac_rules);
     }
     let checked_at = std::time::Instant::now();
     tracing::info!(

@@ -620,3 +620,129 @@ fn run_generate(a: GenerateArgs) -> Result<u8> {
     emit(&gen.yaml, None)?;
     Ok(status(errors, false))
 }
+
+/// Does a --checks/--skip pattern name an RBAC risk (`RBAC003`, `read-secrets`, `RBAC*`)?
+pub fn is_risk_pattern(p: &str) -> bool {
+    palisade_rbac::risks::CATALOG
+        .iter()
+        .any(|d| pattern_hits(p, d.id) || pattern_hits(p, d.name))
+}
+
+/// The engine's selection rule: an exact ID (any case) or name, or a `PREFIX*`.
+fn pattern_hits(p: &str, key: &str) -> bool {
+    let p = p.trim();
+    match p.strip_suffix('*') {
+        Some(prefix) => key
+            .to_ascii_uppercase()
+            .starts_with(&prefix.to_ascii_uppercase()),
+        None => p.eq_ignore_ascii_case(key),
+    }
+}
+
+/// `palisade scan`'s RBAC findings: the subject-level risks of `rbac risks` (RBAC001…) for
+/// the bindings in the scanned input, judged with Kubernetes' default roles filled in. They
+/// complement the role-level PAL5xx checks: those judge what a role's rules say, these what
+/// a subject can really do (through `edit`, aggregated roles, or a RoleBinding scope).
+/// Selected with --checks/--skip by ID or name like any check; only in the `all` profile.
+pub fn scan_findings(
+    objects: &[palisade_model::Object],
+    only: &[String],
+    skip: &[String],
+) -> (
+    Vec<palisade_report::Finding>,
+    Vec<palisade_report::RuleInfo>,
+) {
+    use palisade_rbac::risks::CATALOG;
+    let picked = |id: &str, name: &str| {
+        let hit = |p: &String| pattern_hits(p, id) || pattern_hits(p, name);
+        (only.is_empty() || only.iter().any(hit)) && !skip.iter().any(hit)
+    };
+    // PAL506 already reports every binding to cluster-admin, per subject: RBAC001 would
+    // repeat it word for word, so scan leaves it to `rbac risks`.
+    let defs: Vec<_> = CATALOG
+        .iter()
+        .filter(|d| d.id != "RBAC001" && picked(d.id, d.name))
+        .collect();
+    if defs.is_empty()
+        || !objects.iter().any(|o| {
+            o.group() == palisade_rbac::model::RBAC_GROUP
+                && matches!(o.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+        })
+    {
+        return (Vec::new(), Vec::new());
+    }
+    let rbac = Rbac::build(
+        objects,
+        &BuildOptions {
+            defaults: Some(bootstrap::latest()),
+        },
+    );
+    let sev = |s: Severity| match s {
+        Severity::Low => palisade_report::Severity::Low,
+        Severity::Medium => palisade_report::Severity::Medium,
+        Severity::High => palisade_report::Severity::High,
+        Severity::Critical => palisade_report::Severity::Critical,
+    };
+    let rules = defs
+        .iter()
+        .map(|d| palisade_report::RuleInfo {
+            id: d.id.to_string(),
+            name: d.name.to_string(),
+            title: format!("RBAC risk: subject {}", d.title),
+            severity: sev(d.cluster_severity),
+            docs: format!(
+                "{}.\n\nReported per subject of a RoleBinding or ClusterRoleBinding, from the bound role's effective rules (default and aggregated roles included). Severity is for a ClusterRoleBinding; a RoleBinding, or a rule limited to resourceNames, is less severe. `palisade rbac risks` lists the same with more detail, `palisade rbac paths` what it leads to.",
+                d.why
+            ),
+            tags: vec!["rbac".into()],
+            help_uri: format!(
+                "https://github.com/palisade-dev/palisade/blob/main/docs/rbac.md#{}",
+                d.id.to_ascii_lowercase()
+            ),
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for r in risks(&rbac, &RiskOptions::default()) {
+        if !defs.iter().any(|d| d.id == r.id) {
+            continue;
+        }
+        let b = &rbac.bindings[r.binding_index];
+        // Locate the binding object to report at its subject's line.
+        let Some(obj) = objects.iter().find(|o| {
+            o.kind == b.kind.as_str()
+                && o.name == b.name
+                && o.source.display() == b.origin.source
+                && o.line == b.origin.line
+        }) else {
+            continue;
+        };
+        let subject_node = obj
+            .root
+            .get("subjects")
+            .and_then(|s| s.items().get(r.subject_index));
+        let path = format!("subjects[{}]", r.subject_index);
+        let line = subject_node
+            .map(|n| n.pos.line)
+            .filter(|l| *l > 0)
+            .unwrap_or(obj.line);
+        let mut message = format!("{} {}, {}, via {}", r.subject, r.title, r.scope, r.role);
+        if !r.rule.is_empty() {
+            message.push_str(&format!(
+                " rules[{}] ({})",
+                r.rule_index.unwrap_or(0),
+                r.rule
+            ));
+        }
+        findings.push(palisade_report::Finding {
+            check: r.id.to_string(),
+            severity: sev(r.severity),
+            message,
+            object: palisade_report::ObjectId::from_object(obj),
+            source: obj.source.display(),
+            line,
+            path,
+            suppressed: None,
+        });
+    }
+    (findings, rules)
+}
