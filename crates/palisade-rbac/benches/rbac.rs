@@ -32,13 +32,31 @@ impl Rng {
 /// Rule shapes seen in real charts and operators, most harmless, a few dangerous.
 fn rule(rng: &mut Rng) -> Value {
     const SHAPES: &[(&[&str], &str, &[&str])] = &[
-        (&["get", "list", "watch"], "", &["pods", "services", "endpoints"]),
+        (
+            &["get", "list", "watch"],
+            "",
+            &["pods", "services", "endpoints"],
+        ),
         (&["get", "list", "watch"], "", &["configmaps"]),
-        (&["get", "list", "watch", "create", "update", "patch", "delete"], "apps", &["deployments", "replicasets"]),
+        (
+            &[
+                "get", "list", "watch", "create", "update", "patch", "delete",
+            ],
+            "apps",
+            &["deployments", "replicasets"],
+        ),
         (&["create", "patch"], "", &["events"]),
-        (&["get", "create", "update"], "coordination.k8s.io", &["leases"]),
+        (
+            &["get", "create", "update"],
+            "coordination.k8s.io",
+            &["leases"],
+        ),
         (&["get", "list", "watch"], "batch", &["jobs", "cronjobs"]),
-        (&["get", "list", "watch"], "networking.k8s.io", &["ingresses", "networkpolicies"]),
+        (
+            &["get", "list", "watch"],
+            "networking.k8s.io",
+            &["ingresses", "networkpolicies"],
+        ),
         (&["update", "patch"], "", &["pods/status"]),
         (&["get", "list", "watch"], "", &["secrets"]),
         (&["create"], "", &["pods/exec"]),
@@ -88,8 +106,10 @@ fn generate(namespaces: usize) -> Vec<Object> {
         }
         for r in 0..roles_per_ns {
             let rules: Vec<Value> = (0..3 + rng.below(6)).map(|_| rule(&mut rng)).collect();
-            out.push(object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-                "metadata": {"name": format!("role-{r}"), "namespace": ns}, "rules": rules})));
+            out.push(object(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": format!("role-{r}"), "namespace": ns}, "rules": rules}),
+            ));
         }
         for b in 0..rb_per_ns {
             let (kind, name) = if rng.below(4) == 0 {
@@ -97,31 +117,39 @@ fn generate(namespaces: usize) -> Vec<Object> {
             } else {
                 ("Role", format!("role-{}", rng.below(roles_per_ns)))
             };
-            let mut subjects = vec![json!({"kind": "ServiceAccount", "name": format!("sa-{}", rng.below(sa_per_ns)), "namespace": ns})];
+            let mut subjects = vec![
+                json!({"kind": "ServiceAccount", "name": format!("sa-{}", rng.below(sa_per_ns)), "namespace": ns}),
+            ];
             if rng.below(5) == 0 {
                 subjects.push(json!({"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": format!("user-{}", rng.below(2000))}));
             }
             if rng.below(10) == 0 {
                 subjects.push(json!({"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": format!("team-{}", rng.below(100))}));
             }
-            out.push(object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            out.push(object(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                 "metadata": {"name": format!("rb-{b}"), "namespace": ns},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
-                "subjects": subjects})));
+                "subjects": subjects}),
+            ));
         }
         for d in 0..10 {
-            out.push(object(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            out.push(object(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment",
                 "metadata": {"name": format!("app-{d}"), "namespace": ns},
                 "spec": {"selector": {"matchLabels": {"app": d}}, "template": {
                     "metadata": {"labels": {"app": d}},
                     "spec": {"serviceAccountName": format!("sa-{}", rng.below(sa_per_ns)),
-                             "containers": [{"name": "app", "image": "app:1"}]}}}})));
+                             "containers": [{"name": "app", "image": "app:1"}]}}}}),
+            ));
         }
     }
     for c in 0..cluster_roles {
         let rules: Vec<Value> = (0..3 + rng.below(6)).map(|_| rule(&mut rng)).collect();
-        out.push(object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": format!("cr-{c}")}, "rules": rules})));
+        out.push(object(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": format!("cr-{c}")}, "rules": rules}),
+        ));
     }
     for b in 0..crbs {
         let role = if rng.below(200) == 0 {
@@ -132,9 +160,15 @@ fn generate(namespaces: usize) -> Vec<Object> {
             format!("cr-{}", rng.below(cluster_roles))
         };
         let subject = match rng.below(3) {
-            0 => json!({"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": format!("user-{}", rng.below(2000))}),
-            1 => json!({"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": format!("team-{}", rng.below(100))}),
-            _ => json!({"kind": "ServiceAccount", "name": format!("sa-{}", rng.below(sa_per_ns)), "namespace": format!("ns-{}", rng.below(namespaces))}),
+            0 => {
+                json!({"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": format!("user-{}", rng.below(2000))})
+            }
+            1 => {
+                json!({"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": format!("team-{}", rng.below(100))})
+            }
+            _ => {
+                json!({"kind": "ServiceAccount", "name": format!("sa-{}", rng.below(sa_per_ns)), "namespace": format!("ns-{}", rng.below(namespaces))})
+            }
         };
         out.push(object(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": format!("crb-{b}")},
@@ -207,7 +241,10 @@ fn main() {
     let mut rng = Rng(7);
     for i in 0..500 {
         let s = match i % 3 {
-            0 => Subject::service_account(&format!("ns-{}", rng.below(namespaces)), &format!("sa-{}", rng.below(20))),
+            0 => Subject::service_account(
+                &format!("ns-{}", rng.below(namespaces)),
+                &format!("sa-{}", rng.below(20)),
+            ),
             1 => Subject::user(&format!("user-{}", rng.below(2000))),
             _ => Subject::group(&format!("team-{}", rng.below(100))),
         };
