@@ -225,6 +225,27 @@ impl Capabilities<'_> {
         any.then_some(names).or(Some(BTreeSet::new()))
     }
 
+    /// The grants of `verb` on a service-account subresource in `scope`: one for any
+    /// account, or one per account name the rules are limited to.
+    fn sa_grants(&self, verb: &str, resource: &str, scope: &Option<String>) -> SaGrants {
+        match self.names(verb, "", resource, scope) {
+            None => SaGrants {
+                any: self.grant(verb, "", resource, None, scope),
+                named: Vec::new(),
+            },
+            Some(names) => SaGrants {
+                any: None,
+                named: names
+                    .into_iter()
+                    .filter_map(|n| {
+                        let b = self.grant(verb, "", resource, Some(&n), scope)?;
+                        Some((n, b))
+                    })
+                    .collect(),
+            },
+        }
+    }
+
     fn via(&self, b: usize) -> String {
         let binding = &self.rbac.bindings[b];
         let role = binding
@@ -232,6 +253,47 @@ impl Capabilities<'_> {
             .map(|r| self.rbac.roles[r].label())
             .unwrap_or_default();
         format!("{} → {role}", binding.label())
+    }
+}
+
+/// Grants over service accounts (TokenRequest, impersonation): `(binding, default)`.
+struct SaGrants {
+    any: Option<(usize, bool)>,
+    named: Vec<(String, (usize, bool))>,
+}
+
+/// The steps a [`SaGrants`] gives in namespace `ns`: to any of its service accounts, or to
+/// the named ones.
+#[allow(clippy::too_many_arguments)]
+fn sa_steps(
+    g: &mut Graph,
+    me: &Node,
+    cap: &Capabilities<'_>,
+    grants: &SaGrants,
+    ns: &str,
+    any_sa: &Node,
+    verb_phrase: &str,
+    where_: &str,
+) {
+    if let Some((b, default)) = grants.any {
+        g.edge(
+            me,
+            any_sa,
+            format!("{verb_phrase} any service account in {where_}"),
+            cap.via(b),
+            default,
+        );
+    }
+    for (n, (b, default)) in &grants.named {
+        g.edge(
+            me,
+            &Node::Principal {
+                subject: Subject::service_account(ns, n),
+            },
+            format!("{verb_phrase} {ns}/{n}"),
+            cap.via(*b),
+            *default,
+        );
     }
 }
 
@@ -571,7 +633,8 @@ pub fn paths(rbac: &Rbac, opts: &PathOptions) -> PathsReport {
                     )
                     .is_some()
                 });
-            let token = cap.names("create", "", "serviceaccounts/token", scope);
+            // Judged once per scope, not per namespace.
+            let token = cap.sa_grants("create", "serviceaccounts/token", scope);
             let secrets = cap
                 .grant("get", "", "secrets", None, scope)
                 .or_else(|| cap.grant("list", "", "secrets", None, scope));
@@ -586,7 +649,7 @@ pub fn paths(rbac: &Rbac, opts: &PathOptions) -> PathsReport {
                     cap.grant("patch", "", "pods/ephemeralcontainers", None, scope)
                         .map(|b| (b, "pods/ephemeralcontainers"))
                 });
-            let impersonate_sa = cap.names("impersonate", "", "serviceaccounts", scope);
+            let impersonate_sa = cap.sa_grants("impersonate", "serviceaccounts", scope);
             for ns in targets {
                 let any_sa = Node::NamespaceServiceAccounts {
                     namespace: ns.clone(),
@@ -616,39 +679,16 @@ pub fn paths(rbac: &Rbac, opts: &PathOptions) -> PathsReport {
                         );
                     }
                 }
-                match &token {
-                    None => {
-                        if let Some(b) =
-                            cap.grant("create", "", "serviceaccounts/token", None, scope)
-                        {
-                            direct(
-                                &mut g,
-                                b,
-                                &format!(
-                                    "create a token for any service account in {}",
-                                    where_(ns)
-                                ),
-                                &any_sa,
-                            );
-                        }
-                    }
-                    Some(names) => {
-                        for n in names {
-                            if let Some(b) =
-                                cap.grant("create", "", "serviceaccounts/token", Some(n), scope)
-                            {
-                                direct(
-                                    &mut g,
-                                    b,
-                                    &format!("create a token for {ns}/{n}"),
-                                    &Node::Principal {
-                                        subject: Subject::service_account(ns, n),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
+                sa_steps(
+                    &mut g,
+                    &me,
+                    &cap,
+                    &token,
+                    ns,
+                    &any_sa,
+                    "create a token for",
+                    &where_(ns),
+                );
                 if let Some(b) = secrets {
                     for ((sns, sa), secret_names) in
                         rbac.token_secrets.range((ns.clone(), String::new())..)
@@ -676,36 +716,16 @@ pub fn paths(rbac: &Rbac, opts: &PathOptions) -> PathsReport {
                         },
                     );
                 }
-                match &impersonate_sa {
-                    None => {
-                        if let Some(b) =
-                            cap.grant("impersonate", "", "serviceaccounts", None, scope)
-                        {
-                            direct(
-                                &mut g,
-                                b,
-                                &format!("impersonate any service account in {}", where_(ns)),
-                                &any_sa,
-                            );
-                        }
-                    }
-                    Some(names) => {
-                        for n in names {
-                            if let Some(b) =
-                                cap.grant("impersonate", "", "serviceaccounts", Some(n), scope)
-                            {
-                                direct(
-                                    &mut g,
-                                    b,
-                                    &format!("impersonate {ns}/{n}"),
-                                    &Node::Principal {
-                                        subject: Subject::service_account(ns, n),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                }
+                sa_steps(
+                    &mut g,
+                    &me,
+                    &cap,
+                    &impersonate_sa,
+                    ns,
+                    &any_sa,
+                    "impersonate",
+                    &where_(ns),
+                );
             }
         }
     }
