@@ -14,3 +14,6 @@ pub mod model;
 pub use conn::{ConnSet, PortSet, Protocol};
 pub use eval::{Endpoint, Engine};
 pub use model::{BuildOptions, Network};
+pub mod flows;
+pub mod impact;
+pub mod recommend;
