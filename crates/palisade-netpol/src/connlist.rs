@@ -63,10 +63,27 @@ pub fn external_ranges(engine: &Engine) -> (Vec<IpRange>, Vec<IpRange>) {
     (atoms(&src_blocks), atoms(&dst_blocks))
 }
 
+/// The external ranges of two policy sets together (every boundary of either).
+pub fn merged_ranges(a: &Engine, b: &Engine) -> (Vec<IpRange>, Vec<IpRange>) {
+    let (s1, d1) = external_ranges(a);
+    let (s2, d2) = external_ranges(b);
+    let blocks = |x: Vec<IpRange>, y: Vec<IpRange>| -> Vec<IpRange> {
+        let sets: Vec<IpSet> = x
+            .into_iter()
+            .chain(y)
+            .map(|r| IpSet::range(r.lo, r.hi))
+            .collect();
+        atoms(&sets)
+    };
+    (blocks(s1, s2), blocks(d1, d2))
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Leave out connections to and from external ranges.
     pub no_external: bool,
+    /// External ranges to use instead of this engine's own (for comparing two policy sets).
+    pub ranges: Option<(Vec<IpRange>, Vec<IpRange>)>,
 }
 
 /// Workloads grouped into classes of identical behaviour.
@@ -127,7 +144,10 @@ pub fn connlist(engine: &Engine, opts: &Options) -> Vec<Connection> {
         }
     }
     if !opts.no_external && !engine.net.workloads.is_empty() {
-        let (src_ranges, dst_ranges) = external_ranges(engine);
+        let (src_ranges, dst_ranges) = opts
+            .ranges
+            .clone()
+            .unwrap_or_else(|| external_ranges(engine));
         for r in src_ranges {
             for cd in &classes {
                 let conns = engine.allowed(Endpoint::Ip(r), Endpoint::Workload(cd[0]));
@@ -245,4 +265,47 @@ fn target_port(w: &Workload, p: &crate::model::ServicePort) -> Option<u16> {
             _ => None,
         },
     }
+}
+
+/// How far a workload is open: from (to) any pod of any namespace, and from (to) every
+/// external address.
+#[derive(Clone, Debug)]
+pub struct Exposure {
+    pub workload: usize,
+    pub ingress_any_namespace: ConnSet,
+    pub ingress_any_external: ConnSet,
+    pub egress_any_namespace: ConnSet,
+    pub egress_any_external: ConnSet,
+}
+
+/// Exposure per workload. "Any namespace" is judged for an unlabelled pod in an unlabelled
+/// namespace (the ingress-controller pseudo workload is exactly that), so only rules that
+/// admit every pod of every namespace count; "any external" is what every external range
+/// gets.
+pub fn exposure(engine: &Engine) -> Vec<Exposure> {
+    let (src_ranges, dst_ranges) = external_ranges(engine);
+    let probe = Endpoint::IngressController;
+    (0..engine.net.workloads.len())
+        .map(|w| {
+            let ep = Endpoint::Workload(w);
+            let all_of = |it: &mut dyn Iterator<Item = ConnSet>| {
+                it.fold(ConnSet::all(), |acc, c| acc.intersect(&c))
+            };
+            Exposure {
+                workload: w,
+                ingress_any_namespace: engine.direction(probe, ep, Direction::Ingress, None),
+                ingress_any_external: all_of(
+                    &mut src_ranges
+                        .iter()
+                        .map(|r| engine.direction(Endpoint::Ip(*r), ep, Direction::Ingress, None)),
+                ),
+                egress_any_namespace: engine.direction(ep, probe, Direction::Egress, None),
+                egress_any_external: all_of(
+                    &mut dst_ranges
+                        .iter()
+                        .map(|r| engine.direction(ep, Endpoint::Ip(*r), Direction::Egress, None)),
+                ),
+            }
+        })
+        .collect()
 }

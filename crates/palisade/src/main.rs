@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod admission;
+mod netpol;
 mod policy;
 mod rbac;
 
@@ -50,6 +51,9 @@ enum Command {
     /// RBAC: who can do what, dangerous permissions, escalation paths, least-privilege roles
     /// from audit logs.
     Rbac(rbac::RbacArgs),
+    /// Network policies: who can talk to whom and why, lint, diff, recommended policies from
+    /// flow logs, and the impact of a change on observed flows.
+    Netpol(netpol::NetpolArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -219,6 +223,7 @@ fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Admission(args) => admission::run(args),
         Command::Rbac(args) => rbac::run(args),
+        Command::Netpol(args) => netpol::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -282,8 +287,10 @@ fn scan(args: ScanArgs) -> Result<u8> {
     skip.extend(args.skip.iter().cloned());
     // RBAC001… (subject-level RBAC risks, palisade-rbac) are selected like checks but are
     // not in the check registry: patterns only they match go to them, not to the engine.
-    let is_rbac_only =
-        |p: &String| palisade_checks::engine::resolve(p).is_err() && rbac::is_risk_pattern(p);
+    let is_rbac_only = |p: &String| {
+        palisade_checks::engine::resolve(p).is_err()
+            && (rbac::is_risk_pattern(p) || netpol::is_lint_pattern(p))
+    };
     let only_checks: Vec<String> = only.iter().filter(|p| is_rbac_only(p)).cloned().collect();
     let skip_checks: Vec<String> = skip.iter().filter(|p| is_rbac_only(p)).cloned().collect();
     let engine_selects_nothing = !only.is_empty() && only.iter().all(is_rbac_only);
@@ -387,6 +394,10 @@ fn scan(args: ScanArgs) -> Result<u8> {
         let (found, rbac_rules) = rbac::scan_findings(&loaded.objects, &only_checks, &skip_checks);
         result.findings.extend(found);
         rules.extend(rbac_rules);
+        let (found, netpol_rules) =
+            netpol::scan_findings(&loaded.objects, &only_checks, &skip_checks);
+        result.findings.extend(found);
+        rules.extend(netpol_rules);
     }
     let checked_at = std::time::Instant::now();
     tracing::info!(
