@@ -101,13 +101,23 @@ pub fn lint(engine: &Engine) -> Vec<LintFinding> {
             for (ri, r) in rules.iter().enumerate() {
                 let compiled = engine.np_rule(pi, dir, ri);
                 if let Some(peers) = &r.peers {
-                    let has_selector_peer =
-                        peers.iter().any(|x| matches!(x, NpPeer::Selectors { .. }));
-                    if has_selector_peer
-                        && nw > 0
-                        && compiled.peers.workloads.count() == 0
-                        && compiled.peers.ips.is_empty()
-                    {
+                    // Only when every selector peer names namespaces whose workloads are in
+                    // the input: a peer in a namespace outside it is not dead, just unseen.
+                    let populated = |name: &str| net.workloads.iter().any(|w| w.namespace == name);
+                    let judgeable = peers.iter().all(|x| match x {
+                        NpPeer::Selectors {
+                            namespaces: None, ..
+                        } => populated(&p.namespace),
+                        NpPeer::Selectors {
+                            namespaces: Some(sel),
+                            ..
+                        } => net
+                            .namespaces
+                            .iter()
+                            .any(|n| sel.matches(&n.labels) && populated(&n.name)),
+                        NpPeer::IpBlock { .. } => false,
+                    });
+                    if judgeable && nw > 0 && compiled.peers.workloads.count() == 0 {
                         out.push(finding(
                             "NP002",
                             p.label(),
@@ -324,10 +334,17 @@ pub fn lint(engine: &Engine) -> Vec<LintFinding> {
         for dir in [Direction::Ingress, Direction::Egress] {
             for (ri, r) in a.rules(dir).iter().enumerate() {
                 let c = &engine.anp_rules(ai, dir)[ri];
-                let selector_only = r
-                    .peers
-                    .iter()
-                    .all(|x| matches!(x, AdminPeer::Namespaces(_) | AdminPeer::Pods { .. }));
+                let populated = |name: &str| net.workloads.iter().any(|w| w.namespace == name);
+                let selector_only = r.peers.iter().all(|x| match x {
+                    AdminPeer::Namespaces(sel)
+                    | AdminPeer::Pods {
+                        namespaces: sel, ..
+                    } => net
+                        .namespaces
+                        .iter()
+                        .any(|n| sel.matches(&n.labels) && populated(&n.name)),
+                    _ => false,
+                });
                 if selector_only && nw > 0 && c.peers.workloads.count() == 0 {
                     out.push(finding(
                         "NP002",

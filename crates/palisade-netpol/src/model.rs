@@ -480,7 +480,7 @@ impl Builder<'_> {
             level,
             obj.source.display(),
             line,
-            format!("{} {}: {msg}", obj.kind, obj.display_name()),
+            format!("{}: {msg}", obj.display_name()),
         ));
     }
 
