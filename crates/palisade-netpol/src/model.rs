@@ -461,13 +461,30 @@ pub fn find_workloads(workloads: &[Workload], spec: &str) -> Vec<usize> {
         Some((ns, n)) => (Some(ns), n),
         None => (None, body),
     };
-    workloads
+    let exact: Vec<usize> = workloads
         .iter()
         .enumerate()
         .filter(|(_, w)| {
             w.name == name
                 && ns.is_none_or(|n| n == w.namespace)
                 && kind.is_none_or(|k| k.eq_ignore_ascii_case(&w.kind))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if !exact.is_empty() || kind.is_some() {
+        return exact;
+    }
+    // `web` for the ReplicaSet `web-7d9f8c6b5` its pods name (no Deployment in the input).
+    workloads
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| {
+            w.kind == "ReplicaSet"
+                && ns.is_none_or(|n| n == w.namespace)
+                && w.name
+                    .strip_prefix(name)
+                    .and_then(|r| r.strip_prefix('-'))
+                    .is_some_and(|h| !h.is_empty() && !h.contains('-'))
         })
         .map(|(i, _)| i)
         .collect()
