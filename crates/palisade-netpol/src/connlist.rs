@@ -88,14 +88,8 @@ pub struct Options {
 
 /// Workloads grouped into classes of identical behaviour.
 pub fn classes(engine: &Engine) -> Vec<Vec<usize>> {
-    let mut index: HashMap<
-        (
-            usize,
-            &crate::model::Labels,
-            Vec<(Option<&str>, u16, Protocol)>,
-        ),
-        usize,
-    > = HashMap::new();
+    type PortKey<'a> = Vec<(Option<&'a str>, u16, Protocol)>;
+    let mut index: HashMap<(usize, &crate::model::Labels, PortKey), usize> = HashMap::new();
     let mut out: Vec<Vec<usize>> = Vec::new();
     for (i, w) in engine.net.workloads.iter().enumerate() {
         let ns = engine.namespace_index(Endpoint::Workload(i)).unwrap_or(0);

@@ -549,7 +549,7 @@ impl<'a> Engine<'a> {
             }
         }
         let rest = ConnSet::all().subtract(&denied).subtract(&b_denied);
-        if let Some(t) = trace.as_deref_mut() {
+        if let Some(t) = trace {
             let left = rest.subtract(&allowed);
             if !left.is_empty() {
                 t.steps.push(Step {

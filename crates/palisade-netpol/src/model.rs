@@ -1015,7 +1015,7 @@ impl Builder<'_> {
         obj: &Object,
         n: &Node,
         what: &str,
-    ) -> Option<(Option<Selector>, Option<(Selector, Selector)>)> {
+    ) -> Option<SubjectOrPeer> {
         let ns = n.get("namespaces").filter(|x| !x.is_null());
         let pods = n.get("pods").filter(|x| !x.is_null());
         match (ns, pods) {
@@ -1462,6 +1462,9 @@ impl Builder<'_> {
         self.net
     }
 }
+
+/// A parsed `namespaces` selector or `pods` (namespace selector, pod selector).
+type SubjectOrPeer = (Option<Selector>, Option<(Selector, Selector)>);
 
 pub fn fmt_labels(l: &Labels) -> String {
     if l.is_empty() {
