@@ -400,6 +400,11 @@ fn is_staged(obj: &Object) -> bool {
 
 struct Builder<'a> {
     net: Network,
+    /// Controllers present in the input: (namespace, kind, name) of an object → its
+    /// controller's (kind, name) when that controller is in the input too.
+    owners: HashMap<(String, String, String), (String, String)>,
+    /// Template workloads whose pods (or whose controlled objects) are in the input.
+    covered: std::collections::HashSet<(String, String, String)>,
     ns_index: HashMap<String, usize>,
     wl_index: HashMap<(String, String, String), usize>,
     opts: &'a BuildOptions,
@@ -409,6 +414,8 @@ impl Network {
     pub fn build(objects: &[Object], opts: &BuildOptions) -> Network {
         let mut b = Builder {
             net: Network::default(),
+            owners: HashMap::new(),
+            covered: Default::default(),
             ns_index: HashMap::new(),
             wl_index: HashMap::new(),
             opts,
@@ -419,6 +426,7 @@ impl Network {
         for obj in objects.iter().filter(|o| o.kind == "Node") {
             b.node(obj);
         }
+        b.index_owners(objects);
         for obj in objects {
             match obj.kind.as_str() {
                 "Pod" if obj.api_version == "v1" => b.pod(obj),
@@ -499,6 +507,74 @@ impl Builder<'_> {
             line,
             format!("{}: {msg}", obj.display_name()),
         ));
+    }
+
+    /// Records which objects of the input control which, and which templates have their pods
+    /// in the input.
+    fn index_owners(&mut self, objects: &[Object]) {
+        let controller = |o: &Object| -> Option<(String, String)> {
+            o.metadata()
+                .get("ownerReferences")
+                .map(Node::items)
+                .unwrap_or(&[])
+                .iter()
+                .find(|r| r.get("controller").and_then(Node::as_bool) == Some(true))
+                .and_then(|r| {
+                    Some((
+                        r.get("kind").and_then(Node::as_str)?.to_string(),
+                        r.get("name").and_then(Node::as_str)?.to_string(),
+                    ))
+                })
+        };
+        let present: std::collections::HashSet<(String, String, String)> = objects
+            .iter()
+            .filter(|o| WORKLOAD_KINDS.contains(&o.kind.as_str()))
+            .map(|o| {
+                (
+                    o.namespace.clone().unwrap_or_else(|| "default".into()),
+                    o.kind.clone(),
+                    o.name.clone(),
+                )
+            })
+            .collect();
+        for o in objects {
+            let ns = o.namespace.clone().unwrap_or_else(|| "default".into());
+            let Some((k, n)) = controller(o) else {
+                continue;
+            };
+            let owner = (ns.clone(), k.clone(), n.clone());
+            if !present.contains(&owner) {
+                continue;
+            }
+            if o.kind == "Pod" {
+                // Every template up the chain is covered by this pod.
+                let mut cur = owner;
+                let mut hops = 0;
+                while self.covered.insert(cur.clone()) && hops < 8 {
+                    hops += 1;
+                    match self.owners.get(&cur) {
+                        Some((k2, n2)) => cur = (cur.0.clone(), k2.clone(), n2.clone()),
+                        None => break,
+                    }
+                }
+            } else if WORKLOAD_KINDS.contains(&o.kind.as_str()) {
+                self.owners
+                    .insert((ns, o.kind.clone(), o.name.clone()), (k, n));
+            }
+        }
+        // Pods seen before their ReplicaSet's owner was indexed: cover the rest of the chain.
+        let covered: Vec<_> = self.covered.iter().cloned().collect();
+        for mut cur in covered {
+            let mut hops = 0;
+            while let Some((k, n)) = self.owners.get(&cur) {
+                cur = (cur.0.clone(), k.clone(), n.clone());
+                self.covered.insert(cur.clone());
+                hops += 1;
+                if hops > 8 {
+                    break;
+                }
+            }
+        }
     }
 
     fn ensure_namespace(&mut self, name: &str) {
@@ -676,7 +752,17 @@ impl Builder<'_> {
                 let name = r.get("name").and_then(Node::as_str)?;
                 (kind != "Node").then(|| (name.to_string(), kind.to_string()))
             });
-        let (name, kind) = owner.unwrap_or_else(|| (obj.name.clone(), "Pod".into()));
+        let (mut name, mut kind) = owner.unwrap_or_else(|| (obj.name.clone(), "Pod".into()));
+        // A live snapshot has the whole chain (Pod → ReplicaSet → Deployment): name the pod
+        // after the top controller present in the input.
+        let mut hops = 0;
+        while let Some((k, n)) = self.owners.get(&(ns.clone(), kind.clone(), name.clone())) {
+            (kind, name) = (k.clone(), n.clone());
+            hops += 1;
+            if hops > 8 {
+                break;
+            }
+        }
         let mut ips: Vec<String> = obj
             .root
             .at(&["status", "podIPs"])
@@ -704,6 +790,12 @@ impl Builder<'_> {
     }
 
     fn workload(&mut self, obj: &Object) {
+        let ns0 = obj.namespace.clone().unwrap_or_else(|| "default".into());
+        let key = (ns0, obj.kind.clone(), obj.name.clone());
+        if self.owners.contains_key(&key) || self.covered.contains(&key) {
+            // Its controller, or its own pods, stand for it.
+            return;
+        }
         let Some(pod) = obj.pod() else {
             self.diag(
                 Level::Warning,

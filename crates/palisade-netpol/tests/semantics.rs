@@ -136,3 +136,25 @@ fn staged_policies_have_effect_only_when_enforced() {
     .is_empty());
     assert_eq!(Protocol::parse("sctp"), Some(Protocol::Sctp));
 }
+
+#[test]
+fn a_live_snapshot_names_pods_after_their_top_controller() {
+    let objs = yaml(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: a}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c}]}\n---\n\
+apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-7d9f\n  namespace: a\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, controller: true}]\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: web, pod-template-hash: 7d9f}}\n    spec: {containers: [{name: c}]}\n---\n\
+apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-old1\n  namespace: a\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, controller: true}]\nspec:\n  replicas: 0\n  template:\n    metadata: {labels: {app: web, pod-template-hash: old1}}\n    spec: {containers: [{name: c}]}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-7d9f-abcde\n  namespace: a\n  labels: {app: web, pod-template-hash: 7d9f}\n  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-7d9f, controller: true}]\nspec: {containers: [{name: c}]}\nstatus: {podIP: 10.0.0.7}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata:\n  name: lonely\n  namespace: a\n  labels: {app: lonely}\nspec: {containers: [{name: c}]}\n",
+    );
+    let net = Network::build(&objs, &BuildOptions::default());
+    let labels: Vec<String> = net.workloads.iter().map(|w| w.label()).collect();
+    assert_eq!(labels, ["a/web[Deployment]", "a/lonely[Pod]"]);
+    assert_eq!(net.workloads[0].pod_ips, ["10.0.0.7"]);
+    assert_eq!(
+        net.workloads[0]
+            .labels
+            .get("pod-template-hash")
+            .map(String::as_str),
+        Some("7d9f")
+    );
+}
