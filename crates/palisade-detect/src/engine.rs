@@ -1,0 +1,167 @@
+//! The detection engine: compiled rules indexed by source (and, for syscall events, by event
+//! type); each event is matched against the enabled rules in load order and the first rule
+//! that matches raises the alert, as Falco does. Alerts are rendered in Falco's
+//! `json_output` shape.
+
+use crate::compile::{compile, Compiled, CompiledRule, FArg, Part};
+use crate::eval::{eval, Event, Vals};
+use crate::rules::{Priority, RuleSet};
+use crate::time;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+pub struct Engine {
+    pub compiled: Compiled,
+    by_source: HashMap<String, Vec<usize>>,
+    /// syscall rules by event type; rules without a type constraint are in `any`.
+    by_type: HashMap<String, Vec<usize>>,
+    any_type: Vec<usize>,
+    /// Rules whose priority is below this are not loaded (`-o priority=...` in Falco).
+    pub min_priority: Priority,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    pub time_ns: i64,
+    pub rule: String,
+    pub priority: Priority,
+    pub source: String,
+    /// The rendered rule output (without the time/priority prefix).
+    pub message: String,
+    pub output_fields: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub hostname: String,
+}
+
+impl Alert {
+    /// Falco's `json_output` shape.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "hostname": self.hostname,
+            "output": self.output_line(),
+            "output_fields": self.output_fields,
+            "priority": self.priority.as_str(),
+            "rule": self.rule,
+            "source": self.source,
+            "tags": self.tags,
+            "time": time::iso8601(self.time_ns),
+        })
+    }
+    /// The text line: `HH:MM:SS.nnnnnnnnn: Priority message`.
+    pub fn output_line(&self) -> String {
+        format!("{}: {} {}", time::hms(self.time_ns), self.priority.as_str(), self.message)
+    }
+}
+
+impl Engine {
+    pub fn from_ruleset(set: &RuleSet) -> Engine {
+        Engine::new(compile(set))
+    }
+
+    pub fn new(compiled: Compiled) -> Engine {
+        let mut by_source: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_type: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut any_type = Vec::new();
+        for (i, r) in compiled.rules.iter().enumerate() {
+            by_source.entry(r.rule.source.clone()).or_default().push(i);
+            if r.rule.source == "syscall" {
+                match &r.evt_types {
+                    Some(ts) => {
+                        for t in ts {
+                            by_type.entry(t.clone()).or_default().push(i);
+                        }
+                    }
+                    None => any_type.push(i),
+                }
+            }
+        }
+        for v in by_type.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        Engine { compiled, by_source, by_type, any_type, min_priority: Priority::Debug }
+    }
+
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.compiled.rules
+    }
+
+    /// The first enabled rule (in load order) that matches, if any.
+    pub fn matching(&self, ev: &dyn Event) -> Option<&CompiledRule> {
+        let src = ev.source();
+        if src == "syscall" {
+            let ty = ev.extract(crate::fields::lookup("syscall", "evt.type").map(|(d, _)| d)?, &FArg::None);
+            let typed: &[usize] = match &ty {
+                Vals::One(t) => self.by_type.get(t.as_ref()).map(Vec::as_slice).unwrap_or(&[]),
+                _ => &[],
+            };
+            // Merge the two sorted lists to keep load order.
+            let (mut i, mut j) = (0, 0);
+            while i < typed.len() || j < self.any_type.len() {
+                let next = match (typed.get(i), self.any_type.get(j)) {
+                    (Some(&a), Some(&b)) if a < b => {
+                        i += 1;
+                        a
+                    }
+                    (Some(_), Some(&b)) => {
+                        j += 1;
+                        b
+                    }
+                    (Some(&a), None) => {
+                        i += 1;
+                        a
+                    }
+                    (None, Some(&b)) => {
+                        j += 1;
+                        b
+                    }
+                    (None, None) => break,
+                };
+                let r = &self.compiled.rules[next];
+                if r.rule.priority <= self.min_priority && eval(&r.expr, ev) {
+                    return Some(r);
+                }
+            }
+            return None;
+        }
+        self.by_source
+            .get(src)?
+            .iter()
+            .map(|&i| &self.compiled.rules[i])
+            .find(|r| r.rule.priority <= self.min_priority && eval(&r.expr, ev))
+    }
+
+    /// Matches and renders the alert.
+    pub fn process(&self, ev: &dyn Event, time_ns: i64, hostname: &str) -> Option<Alert> {
+        let r = self.matching(ev)?;
+        Some(render(r, ev, time_ns, hostname))
+    }
+}
+
+/// Renders a rule's output for an event.
+pub fn render(r: &CompiledRule, ev: &dyn Event, time_ns: i64, hostname: &str) -> Alert {
+    let mut message = String::with_capacity(r.rule.output.len() + 64);
+    let mut fields = Map::new();
+    for p in &r.output {
+        match p {
+            Part::Lit(s) => message.push_str(s),
+            Part::Rule => message.push_str(&r.rule.name),
+            Part::Priority => message.push_str(r.rule.priority.as_str()),
+            Part::Field { text, def, arg } => {
+                let v = ev.extract(def, arg).render();
+                message.push_str(v.as_deref().unwrap_or("<NA>"));
+                fields.insert(text.clone(), v.map(Value::String).unwrap_or(Value::Null));
+            }
+        }
+    }
+    Alert {
+        time_ns,
+        rule: r.rule.name.clone(),
+        priority: r.rule.priority,
+        source: r.rule.source.clone(),
+        message: message.trim().to_string(),
+        output_fields: fields,
+        tags: r.rule.tags.clone(),
+        hostname: hostname.to_string(),
+    }
+}

@@ -1,0 +1,406 @@
+//! The `k8s_audit` source: Kubernetes audit Events (`audit.k8s.io/v1`), with the k8saudit
+//! plugin's `ka.*` fields and the json plugin's `jevt.*`.
+
+use crate::compile::FArg;
+use crate::eval::{Event, Vals};
+use crate::fields::FieldDef;
+use crate::time;
+use serde_json::Value;
+use std::borrow::Cow;
+
+pub struct AuditEvent {
+    pub json: Value,
+    pub num: u64,
+    /// Nanoseconds since the epoch (stageTimestamp, else requestReceivedTimestamp).
+    pub time_ns: i64,
+    pub hostname: std::sync::Arc<str>,
+}
+
+impl AuditEvent {
+    /// `None` when the value is not an audit event (no `auditID`).
+    pub fn new(json: Value, num: u64, hostname: std::sync::Arc<str>) -> Option<AuditEvent> {
+        json.get("auditID")?;
+        let time_ns = ["stageTimestamp", "requestReceivedTimestamp"]
+            .iter()
+            .find_map(|k| json.get(*k).and_then(Value::as_str).and_then(time::parse_rfc3339))
+            .unwrap_or(0);
+        Some(AuditEvent { json, num, time_ns, hostname })
+    }
+}
+
+/// Text of a JSON value as the plugin renders it: strings as is, other scalars as JSON
+/// text, objects and arrays as compact JSON.
+fn text(v: &Value) -> Cow<'_, str> {
+    match v {
+        Value::String(s) => Cow::Borrowed(s.as_str()),
+        Value::Null => Cow::Borrowed("null"),
+        Value::Bool(true) => Cow::Borrowed("true"),
+        Value::Bool(false) => Cow::Borrowed("false"),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+fn get<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    let mut cur = v;
+    for k in keys {
+        cur = cur.get(*k)?;
+    }
+    Some(cur)
+}
+
+fn scalar<'a>(v: &'a Value, keys: &[&str]) -> Vals<'a> {
+    match get(v, keys) {
+        Some(x) => Vals::One(text(x)),
+        None => Vals::None,
+    }
+}
+
+fn list<'a>(v: &'a Value, keys: &[&str]) -> Vals<'a> {
+    match get(v, keys) {
+        Some(Value::Array(a)) => Vals::Many(a.iter().map(text).collect()),
+        _ => Vals::None,
+    }
+}
+
+/// The plugin's recursive walk: arrays along the path are flattened (all elements, or the
+/// indexed one at the first array); missing leaves are `None` entries.
+fn walk<'a>(v: &'a Value, index: Option<usize>, keys: &[&str], out: &mut Vec<Option<&'a Value>>) {
+    let mut cur = v;
+    for (i, k) in keys.iter().enumerate() {
+        if let Value::Array(arr) = cur {
+            match index {
+                None => {
+                    for x in arr {
+                        walk(x, None, &keys[i..], out);
+                    }
+                    return;
+                }
+                Some(n) => match arr.get(n) {
+                    Some(x) => cur = x,
+                    None => return,
+                },
+            }
+        }
+        match cur.get(*k) {
+            Some(x) => cur = x,
+            None => {
+                out.push(None);
+                return;
+            }
+        }
+    }
+    out.push(Some(cur));
+}
+
+fn values<'a>(v: &'a Value, index: Option<usize>, keys: &[&str]) -> Option<Vec<Option<&'a Value>>> {
+    // The walk's root must exist (requestObject.spec.containers, …).
+    let mut out = Vec::new();
+    let mut cur = v;
+    for (i, k) in keys.iter().enumerate() {
+        if cur.is_array() {
+            walk(cur, index, &keys[i..], &mut out);
+            return Some(out);
+        }
+        cur = cur.get(*k)?;
+    }
+    // A leaf array is one value, as in the plugin (its elements are not flattened here).
+    out.push(Some(cur));
+    Some(out)
+}
+
+fn skip_nil<'a>(vals: Option<Vec<Option<&'a Value>>>) -> Vals<'a> {
+    match vals {
+        Some(v) => Vals::Many(v.into_iter().flatten().filter(|x| !x.is_null()).map(text).collect()),
+        None => Vals::None,
+    }
+}
+
+fn index(arg: &FArg) -> Option<usize> {
+    match arg {
+        FArg::Index(i) => Some(*i),
+        _ => None,
+    }
+}
+
+fn repo(image: &str) -> &str {
+    let no_tag = image.split(':').next().unwrap_or(image);
+    no_tag.split('@').next().unwrap_or(no_tag)
+}
+
+fn containers<'a>(v: &'a Value, list: &str, idx: Option<usize>, field: &str) -> Vals<'a> {
+    let base = ["requestObject", "spec", list];
+    let sub = |keys: &[&str]| -> Option<Vec<Option<&'a Value>>> {
+        let mut k: Vec<&str> = base.to_vec();
+        k.extend_from_slice(keys);
+        values(v, idx, &k)
+    };
+    match field {
+        "image" => match sub(&["image"]) {
+            Some(x) => Vals::Many(x.into_iter().flatten().map(text).collect()),
+            None => Vals::None,
+        },
+        "image.repository" => match sub(&["image"]) {
+            Some(x) => Vals::Many(
+                x.into_iter()
+                    .flatten()
+                    .map(|i| match text(i) {
+                        Cow::Borrowed(s) => Cow::Borrowed(repo(s)),
+                        Cow::Owned(s) => Cow::Owned(repo(&s).to_string()),
+                    })
+                    .collect(),
+            ),
+            None => Vals::None,
+        },
+        "name" => skip_nil(sub(&["name"])),
+        "args" | "command" => match sub(&[field]) {
+            Some(x) => {
+                let joined: Vec<Cow<str>> = x
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_array())
+                    .map(|a| Cow::Owned(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")))
+                    .collect();
+                if joined.is_empty() { Vals::None } else { Vals::Many(joined) }
+            }
+            None => Vals::None,
+        },
+        "host_port" => match sub(&["ports"]) {
+            Some(x) => Vals::Many(
+                x.into_iter()
+                    .flatten()
+                    .filter_map(|p| p.as_array())
+                    .flatten()
+                    .filter_map(|p| p.get("hostPort").or_else(|| p.get("containerPort")))
+                    .map(text)
+                    .collect(),
+            ),
+            None => Vals::None,
+        },
+        "privileged" => skip_nil(sub(&["securityContext", "privileged"])),
+        "allow_privilege_escalation" => skip_nil(sub(&["securityContext", "allowPrivilegeEscalation"])),
+        "read_only_fs" => skip_nil(sub(&["securityContext", "readOnlyRootFilesystem"])),
+        "run_as_user" => skip_nil(sub(&["securityContext", "runAsUser"])),
+        "run_as_group" => skip_nil(sub(&["securityContext", "runAsGroup"])),
+        "proc_mount" => skip_nil(sub(&["securityContext", "procMount"])),
+        "add_capabilities" => match sub(&["securityContext", "capabilities", "add"]) {
+            Some(x) => Vals::Many(x.into_iter().flatten().flat_map(|a| a.as_array().map(|a| a.iter().map(text).collect::<Vec<_>>()).unwrap_or_else(|| vec![text(a)])).collect()),
+            None => Vals::None,
+        },
+        "eff_run_as_user" | "eff_run_as_group" => {
+            let key = if field == "eff_run_as_user" { "runAsUser" } else { "runAsGroup" };
+            let pod = get(v, &["requestObject", "spec", "securityContext", key]).map(text).unwrap_or(Cow::Borrowed("0"));
+            match sub(&["securityContext", key]) {
+                Some(x) => Vals::Many(x.into_iter().map(|c| c.filter(|c| !c.is_null()).map(text).unwrap_or_else(|| pod.clone())).collect()),
+                None => Vals::None,
+            }
+        }
+        _ => Vals::None,
+    }
+}
+
+fn subject_names<'a>(v: &'a Value, kind: &str) -> Vals<'a> {
+    let Some(subjects) = get(v, &["requestObject", "subjects"]).and_then(Value::as_array) else {
+        return Vals::Many(Vec::new());
+    };
+    let ns_names = kind == "NamespacedServiceAccount";
+    let want = if ns_names { "ServiceAccount" } else { kind };
+    Vals::Many(
+        subjects
+            .iter()
+            .filter(|s| s.get("kind").and_then(Value::as_str) == Some(want))
+            .filter_map(|s| {
+                let name = s.get("name").and_then(Value::as_str)?;
+                Some(if ns_names {
+                    Cow::Owned(format!("{}:{name}", s.get("namespace").and_then(Value::as_str).unwrap_or("")))
+                } else {
+                    Cow::Borrowed(name)
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Resolves an RFC 6901 JSON pointer.
+pub fn pointer<'a>(v: &'a Value, p: &str) -> Option<&'a Value> {
+    if p.is_empty() {
+        return Some(v);
+    }
+    v.pointer(p)
+}
+
+impl Event for AuditEvent {
+    fn source(&self) -> &str {
+        "k8s_audit"
+    }
+
+    fn extract(&self, def: &FieldDef, arg: &FArg) -> Vals<'_> {
+        let v = &self.json;
+        let name = def.name;
+        if let Some(rest) = name.strip_prefix("ka.req.pod.") {
+            for list in ["containers", "initContainers", "ephemeralContainers"] {
+                if let Some(field) = rest.strip_prefix(list).and_then(|r| r.strip_prefix('.')) {
+                    return containers(v, list, index(arg), field);
+                }
+            }
+        }
+        match name {
+            "ka.auditid" => scalar(v, &["auditID"]),
+            "ka.stage" => scalar(v, &["stage"]),
+            "ka.auth.decision" => scalar(v, &["annotations", "authorization.k8s.io/decision"]),
+            "ka.auth.reason" => scalar(v, &["annotations", "authorization.k8s.io/reason"]),
+            "ka.auth.openshift.decision" => scalar(v, &["annotations", "authentication.openshift.io/decision"]),
+            "ka.auth.openshift.username" => scalar(v, &["annotations", "authentication.openshift.io/username"]),
+            "ka.validations.admission.policy.failure" => scalar(v, &["annotations", "validation.policy.admission.k8s.io/validation_failure"]),
+            "ka.security.pod.violations" => scalar(v, &["annotations", "pod-security.kubernetes.io/audit-violations"]),
+            "ka.user.name" => scalar(v, &["user", "username"]),
+            "ka.user.groups" => list(v, &["user", "groups"]),
+            "ka.impuser.name" => scalar(v, &["impersonatedUser", "username"]),
+            "ka.verb" => scalar(v, &["verb"]),
+            "ka.uri" => scalar(v, &["requestURI"]),
+            "ka.uri.param" => {
+                let (Some(uri), FArg::Key(key)) = (get(v, &["requestURI"]).and_then(Value::as_str), arg) else { return Vals::None };
+                let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+                query
+                    .split('&')
+                    .filter_map(|kv| {
+                        let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
+                        (percent_decode(k) == *key).then(|| percent_decode(val))
+                    })
+                    .next()
+                    .map(|s| Vals::One(Cow::Owned(s)))
+                    .unwrap_or(Vals::None)
+            }
+            "ka.target.name" => scalar(v, &["objectRef", "name"]),
+            "ka.target.namespace" => scalar(v, &["objectRef", "namespace"]),
+            "ka.target.resource" => scalar(v, &["objectRef", "resource"]),
+            "ka.target.subresource" => scalar(v, &["objectRef", "subresource"]),
+            "ka.target.pod.name" => {
+                let res = get(v, &["objectRef", "resource"]).and_then(Value::as_str);
+                let sub = get(v, &["objectRef", "subresource"]).and_then(Value::as_str).unwrap_or("");
+                if res == Some("pods") && sub.is_empty() {
+                    scalar(v, &["responseObject", "metadata", "name"])
+                } else {
+                    Vals::None
+                }
+            }
+            "ka.req.binding.subjects" => list(v, &["requestObject", "subjects"]),
+            "ka.req.binding.subjects.user_names" => subject_names(v, "User"),
+            "ka.req.binding.subjects.serviceaccount_names" => subject_names(v, "ServiceAccount"),
+            "ka.req.binding.subjects.serviceaccount_ns_names" => subject_names(v, "NamespacedServiceAccount"),
+            "ka.req.binding.subjects.group_names" => subject_names(v, "Group"),
+            "ka.req.binding.role" => scalar(v, &["requestObject", "roleRef", "name"]),
+            "ka.req.binding.subject.has_name" => Vals::One(Cow::Borrowed("true")),
+            "ka.req.configmap.name" => scalar(v, &["objectRef", "name"]),
+            "ka.req.configmap.obj" => scalar(v, &["requestObject", "data"]),
+            "ka.req.container.image" => match get(v, &["requestObject", "spec", "containers"]).and_then(Value::as_array).and_then(|a| a.first()).and_then(|c| c.get("image")) {
+                Some(i) => Vals::One(text(i)),
+                None => Vals::None,
+            },
+            "ka.req.container.image.repository" => match get(v, &["requestObject", "spec", "containers"]).and_then(Value::as_array).and_then(|a| a.first()).and_then(|c| c.get("image")) {
+                Some(Value::String(s)) => Vals::One(Cow::Borrowed(repo(s))),
+                Some(other) => Vals::One(Cow::Owned(repo(&other.to_string()).to_string())),
+                None => Vals::None,
+            },
+            "ka.req.container.privileged" => match get(v, &["requestObject", "spec", "containers"]).and_then(Value::as_array) {
+                Some(cs) => {
+                    let any = cs.iter().any(|c| get(c, &["securityContext", "privileged"]).and_then(Value::as_bool) == Some(true));
+                    Vals::One(Cow::Borrowed(if any { "true" } else { "false" }))
+                }
+                None => Vals::None,
+            },
+            "ka.req.pod.host_ipc" => scalar(v, &["requestObject", "spec", "hostIPC"]),
+            "ka.req.pod.host_network" | "ka.req.container.host_network" => scalar(v, &["requestObject", "spec", "hostNetwork"]),
+            "ka.req.pod.host_pid" => scalar(v, &["requestObject", "spec", "hostPID"]),
+            "ka.req.pod.run_as_user" => scalar(v, &["requestObject", "spec", "securityContext", "runAsUser"]),
+            "ka.req.pod.run_as_group" => scalar(v, &["requestObject", "spec", "securityContext", "runAsGroup"]),
+            "ka.req.pod.fs_group" => scalar(v, &["requestObject", "spec", "securityContext", "fsGroup"]),
+            "ka.req.pod.supplemental_groups" => list(v, &["requestObject", "spec", "securityContext", "supplementalGroups"]),
+            "ka.req.role.rules" => list(v, &["requestObject", "rules"]),
+            "ka.req.role.rules.apiGroups" => rules_field(v, index(arg), "apiGroups"),
+            "ka.req.role.rules.nonResourceURLs" => rules_field(v, index(arg), "nonResourceURLs"),
+            "ka.req.role.rules.verbs" => rules_field(v, index(arg), "verbs"),
+            "ka.req.role.rules.resources" => rules_field(v, index(arg), "resources"),
+            "ka.req.service.type" => scalar(v, &["requestObject", "spec", "type"]),
+            "ka.req.service.ports" => skip_nil(values(v, index(arg), &["requestObject", "spec", "ports"])),
+            "ka.req.pod.volumes.hostpath" => skip_nil(values(v, index(arg), &["requestObject", "spec", "volumes", "hostPath", "path"])),
+            "ka.req.volume.hostpath" => {
+                let FArg::Key(want) = arg else { return Vals::None };
+                let Some(paths) = values(v, None, &["requestObject", "spec", "volumes", "hostPath", "path"]) else { return Vals::None };
+                let prefix = want.strip_suffix('*');
+                let hit = paths.into_iter().flatten().filter_map(Value::as_str).any(|p| match prefix {
+                    Some(pre) => p.starts_with(pre),
+                    None => p == want,
+                });
+                Vals::One(Cow::Borrowed(if hit { "true" } else { "false" }))
+            }
+            "ka.req.pod.volumes.flexvolume_driver" => skip_nil(values(v, index(arg), &["requestObject", "spec", "volumes", "flexVolume", "driver"])),
+            "ka.req.pod.volumes.volume_type" => match values(v, index(arg), &["requestObject", "spec", "volumes"]) {
+                Some(vols) => Vals::Many(
+                    vols.into_iter()
+                        .flatten()
+                        .filter_map(Value::as_object)
+                        .flat_map(|o| o.keys().filter(|k| *k != "name").map(|k| Cow::Borrowed(k.as_str())))
+                        .collect(),
+                ),
+                None => Vals::None,
+            },
+            "ka.resp.name" => scalar(v, &["responseObject", "metadata", "name"]),
+            "ka.response.code" => scalar(v, &["responseStatus", "code"]),
+            "ka.response.reason" => scalar(v, &["responseStatus", "reason"]),
+            "ka.useragent" => scalar(v, &["userAgent"]),
+            "ka.sourceips" => match (get(v, &["sourceIPs"]).and_then(Value::as_array), index(arg)) {
+                (Some(a), None) => Vals::Many(a.iter().map(text).collect()),
+                (Some(a), Some(i)) => a.get(i).map(|x| Vals::One(text(x))).unwrap_or(Vals::None),
+                _ => Vals::None,
+            },
+            "ka.cluster.name" => scalar(v, &["annotations", "cluster_name"]),
+            "jevt.value" => match arg {
+                FArg::Key(p) => match pointer(v, p) {
+                    Some(x) => Vals::One(text(x)),
+                    None => Vals::None,
+                },
+                _ => Vals::None,
+            },
+            "jevt.obj" => Vals::One(Cow::Owned(v.to_string())),
+            "jevt.time" | "evt.time" => Vals::One(Cow::Owned(time::hms(self.time_ns))),
+            "jevt.time.iso8601" | "evt.time.iso8601" => Vals::One(Cow::Owned(time::iso8601(self.time_ns))),
+            "jevt.rawtime" | "evt.rawtime" => Vals::One(Cow::Owned(self.time_ns.to_string())),
+            "evt.time.s" => Vals::One(Cow::Owned(time::hms(self.time_ns)[..8].to_string())),
+            "evt.datetime" => Vals::One(Cow::Owned(time::datetime(self.time_ns))),
+            "evt.num" => Vals::One(Cow::Owned(self.num.to_string())),
+            "evt.source" => Vals::One(Cow::Borrowed("k8s_audit")),
+            "evt.hostname" => Vals::One(Cow::Borrowed(&self.hostname)),
+            _ => Vals::None,
+        }
+    }
+}
+
+fn rules_field<'a>(v: &'a Value, idx: Option<usize>, key: &str) -> Vals<'a> {
+    match values(v, idx, &["requestObject", "rules", key]) {
+        Some(arr) => Vals::Many(arr.into_iter().flatten().filter_map(Value::as_array).flat_map(|a| a.iter().filter(|x| !x.is_null()).map(text)).collect()),
+        None => Vals::None,
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(x) => {
+                        out.push(x);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
