@@ -53,7 +53,11 @@ pub enum Expr {
 #[derive(Clone, Debug)]
 pub enum Part {
     Lit(String),
-    Field { text: String, def: &'static FieldDef, arg: FArg },
+    Field {
+        text: String,
+        def: &'static FieldDef,
+        arg: FArg,
+    },
     Rule,
     Priority,
 }
@@ -82,7 +86,10 @@ pub struct Compiled {
 
 impl Compiled {
     pub fn errors(&self) -> usize {
-        self.diags.iter().filter(|d| d.level == Level::Error).count()
+        self.diags
+            .iter()
+            .filter(|d| d.level == Level::Error)
+            .count()
     }
 }
 
@@ -99,7 +106,8 @@ impl Ctx<'_> {
             return Some(a.clone());
         }
         let m = self.set.macro_def(name)?;
-        let r = parse(&m.condition).map_err(|e| format!("macro {name} ({}:{}): {e}", m.loc.file, m.loc.line));
+        let r = parse(&m.condition)
+            .map_err(|e| format!("macro {name} ({}:{}): {e}", m.loc.file, m.loc.line));
         self.macro_asts.insert(name.to_string(), r.clone());
         Some(r)
     }
@@ -126,12 +134,23 @@ impl Ctx<'_> {
     /// Inlines macros; `stack` detects cycles.
     fn inline(&mut self, ast: &Ast, stack: &mut Vec<String>) -> Result<Ast, String> {
         Ok(match ast {
-            Ast::And(v) => Ast::And(v.iter().map(|a| self.inline(a, stack)).collect::<Result<_, _>>()?),
-            Ast::Or(v) => Ast::Or(v.iter().map(|a| self.inline(a, stack)).collect::<Result<_, _>>()?),
+            Ast::And(v) => Ast::And(
+                v.iter()
+                    .map(|a| self.inline(a, stack))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Ast::Or(v) => Ast::Or(
+                v.iter()
+                    .map(|a| self.inline(a, stack))
+                    .collect::<Result<_, _>>()?,
+            ),
             Ast::Not(a) => Ast::Not(Box::new(self.inline(a, stack)?)),
             Ast::Macro(name) => {
                 if stack.iter().any(|s| s == name) {
-                    return Err(format!("macro {name} includes itself ({})", stack.join(" → ")));
+                    return Err(format!(
+                        "macro {name} includes itself ({})",
+                        stack.join(" → ")
+                    ));
                 }
                 if stack.len() > 64 {
                     return Err("macros nested too deeply".into());
@@ -149,20 +168,39 @@ impl Ctx<'_> {
         })
     }
 
-    fn check(&self, source: &str, field: &str, arg: &Option<String>, op: &Op, values: &[Value], list: bool) -> Result<Check, String> {
+    fn check(
+        &self,
+        source: &str,
+        field: &str,
+        arg: &Option<String>,
+        op: &Op,
+        values: &[Value],
+        list: bool,
+    ) -> Result<Check, String> {
         let Some((def, implied)) = lookup(source, field) else {
-            let other: Vec<&str> = SOURCES.iter().copied().filter(|s| *s != source && lookup(s, field).is_some()).collect();
+            let other: Vec<&str> = SOURCES
+                .iter()
+                .copied()
+                .filter(|s| *s != source && lookup(s, field).is_some())
+                .collect();
             return Err(if other.is_empty() {
                 format!("unknown field {field}")
             } else {
-                format!("field {field} belongs to source {} (the rule's source is {source})", other.join(", "))
+                format!(
+                    "field {field} belongs to source {} (the rule's source is {source})",
+                    other.join(", ")
+                )
             });
         };
         let arg_text = arg.clone().or(implied);
         let farg = match (def.arg, &arg_text) {
-            (Arg::None, Some(a)) => return Err(format!("field {field} takes no argument (got [{a}])")),
+            (Arg::None, Some(a)) => {
+                return Err(format!("field {field} takes no argument (got [{a}])"))
+            }
             (Arg::None, None) | (Arg::Index | Arg::Key, None) => FArg::None,
-            (Arg::KeyRequired | Arg::Pointer, None) => return Err(format!("field {field} needs an argument: {field}[…]")),
+            (Arg::KeyRequired | Arg::Pointer, None) => {
+                return Err(format!("field {field} needs an argument: {field}[…]"))
+            }
             (Arg::Index, Some(a)) => match a.trim().parse::<usize>() {
                 Ok(i) => FArg::Index(i),
                 Err(_) => return Err(format!("field {field} takes a numeric index, not [{a}]")),
@@ -176,56 +214,100 @@ impl Ctx<'_> {
             (Arg::Key | Arg::KeyRequired, Some(a)) => FArg::Key(a.clone()),
         };
         if *op == Op::Exists {
-            return Ok(Check { def, arg: farg, op: Op::Exists, rhs: Rhs::None });
+            return Ok(Check {
+                def,
+                arg: farg,
+                op: Op::Exists,
+                rhs: Rhs::None,
+            });
         }
         let mut items = Vec::new();
         self.expand(values, &mut items, 0)?;
         if list && !op.takes_list() && items.len() != 1 {
-            return Err(format!("operator {} takes one value, not a list", op.as_str()));
+            return Err(format!(
+                "operator {} takes one value, not a list",
+                op.as_str()
+            ));
         }
         let ty = def.ty;
-        let bad_op = || format!("operator {} cannot be used with field {field} of type {}", op.as_str(), ty.as_str());
+        let bad_op = || {
+            format!(
+                "operator {} cannot be used with field {field} of type {}",
+                op.as_str(),
+                ty.as_str()
+            )
+        };
         let num = |s: &str| -> Result<i64, String> {
-            s.trim().parse::<i64>().or_else(|_| s.trim().parse::<u64>().map(|u| u as i64)).map_err(|_| format!("type mismatch: {s:?} is not a number (field {field} is {})", ty.as_str()))
+            s.trim()
+                .parse::<i64>()
+                .or_else(|_| s.trim().parse::<u64>().map(|u| u as i64))
+                .map_err(|_| {
+                    format!(
+                        "type mismatch: {s:?} is not a number (field {field} is {})",
+                        ty.as_str()
+                    )
+                })
         };
         let rhs = match ty {
             t if t.numeric() => match op {
                 Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => Rhs::Num(num(&items[0])?),
-                Op::In | Op::Intersects => Rhs::NumSet(items.iter().map(|s| num(s)).collect::<Result<_, _>>()?),
+                Op::In | Op::Intersects => {
+                    Rhs::NumSet(items.iter().map(|s| num(s)).collect::<Result<_, _>>()?)
+                }
                 _ => return Err(bad_op()),
             },
             FieldType::Bool => {
                 let b = |s: &str| match s.trim() {
                     "true" | "1" => Ok("true".to_string()),
                     "false" | "0" => Ok("false".to_string()),
-                    o => Err(format!("type mismatch: {o:?} is not a boolean (field {field})")),
+                    o => Err(format!(
+                        "type mismatch: {o:?} is not a boolean (field {field})"
+                    )),
                 };
                 match op {
                     Op::Eq | Op::Ne => Rhs::Str(b(&items[0])?),
-                    Op::In | Op::Intersects => Rhs::Set(items.iter().map(|s| b(s)).collect::<Result<_, _>>()?),
+                    Op::In | Op::Intersects => {
+                        Rhs::Set(items.iter().map(|s| b(s)).collect::<Result<_, _>>()?)
+                    }
                     _ => return Err(bad_op()),
                 }
             }
-            FieldType::IpNet | FieldType::Ip if matches!(op, Op::In | Op::Intersects | Op::Eq | Op::Ne) && ty == FieldType::IpNet => {
+            FieldType::IpNet | FieldType::Ip
+                if matches!(op, Op::In | Op::Intersects | Op::Eq | Op::Ne)
+                    && ty == FieldType::IpNet =>
+            {
                 let nets = items.iter().map(|s| parse_net(s).ok_or_else(|| format!("type mismatch: {s:?} is not an IPv4 address or network (field {field})"))).collect::<Result<_, _>>()?;
                 Rhs::Nets(nets)
             }
             FieldType::Bytes => match op {
-                Op::BContains | Op::BStartsWith => Rhs::Bytes(hex(&items[0]).ok_or_else(|| format!("{} needs hex bytes, not {:?}", op.as_str(), items[0]))?),
-                Op::Contains | Op::StartsWith | Op::Eq | Op::Ne | Op::EndsWith | Op::IContains => Rhs::Str(items[0].clone()),
+                Op::BContains | Op::BStartsWith => Rhs::Bytes(hex(&items[0]).ok_or_else(|| {
+                    format!("{} needs hex bytes, not {:?}", op.as_str(), items[0])
+                })?),
+                Op::Contains | Op::StartsWith | Op::Eq | Op::Ne | Op::EndsWith | Op::IContains => {
+                    Rhs::Str(items[0].clone())
+                }
                 _ => return Err(bad_op()),
             },
             _ => match op {
                 Op::Lt | Op::Le | Op::Gt | Op::Ge => return Err(bad_op()),
-                Op::BContains | Op::BStartsWith => Rhs::Bytes(hex(&items[0]).ok_or_else(|| format!("{} needs hex bytes, not {:?}", op.as_str(), items[0]))?),
+                Op::BContains | Op::BStartsWith => Rhs::Bytes(hex(&items[0]).ok_or_else(|| {
+                    format!("{} needs hex bytes, not {:?}", op.as_str(), items[0])
+                })?),
                 Op::In | Op::Intersects => Rhs::Set(items.into_iter().collect()),
                 Op::PMatch => Rhs::Paths(items),
-                Op::Regex => Rhs::Regex(Regex::new(&items[0]).map_err(|e| format!("bad regex {:?}: {e}", items[0]))?),
+                Op::Regex => Rhs::Regex(
+                    Regex::new(&items[0]).map_err(|e| format!("bad regex {:?}: {e}", items[0]))?,
+                ),
                 Op::IContains => Rhs::Str(items[0].to_lowercase()),
                 _ => Rhs::Str(items[0].clone()),
             },
         };
-        Ok(Check { def, arg: farg, op: op.clone(), rhs })
+        Ok(Check {
+            def,
+            arg: farg,
+            op: op.clone(),
+            rhs,
+        })
     }
 
     fn lower(&self, source: &str, ast: &Ast, errs: &mut Vec<String>) -> Expr {
@@ -237,7 +319,13 @@ impl Ctx<'_> {
                 errs.push(format!("undefined macro {m}"));
                 Expr::Const(false)
             }
-            Ast::Check { field, arg, op, values, list } => match self.check(source, field, arg, op, values, *list) {
+            Ast::Check {
+                field,
+                arg,
+                op,
+                values,
+                list,
+            } => match self.check(source, field, arg, op, values, *list) {
                 Ok(c) => Expr::Check(Box::new(c)),
                 Err(e) => {
                     if !errs.contains(&e) {
@@ -254,9 +342,15 @@ fn list_item(t: &str) -> Value {
     let s = t.trim();
     let b = s.as_bytes();
     if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        return Value { text: s[1..s.len() - 1].to_string(), quoted: true };
+        return Value {
+            text: s[1..s.len() - 1].to_string(),
+            quoted: true,
+        };
     }
-    Value { text: s.to_string(), quoted: false }
+    Value {
+        text: s.to_string(),
+        quoted: false,
+    }
 }
 
 fn hex(s: &str) -> Option<Vec<u8>> {
@@ -264,7 +358,10 @@ fn hex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect()
 }
 
 /// An IPv4 address or CIDR as an inclusive range.
@@ -281,14 +378,29 @@ pub fn parse_net(s: &str) -> Option<(u32, u32)> {
 }
 
 fn exception_ast(e: &Exception) -> Option<Ast> {
-    let val = |t: &str| Value { text: t.to_string(), quoted: false };
+    let val = |t: &str| Value {
+        text: t.to_string(),
+        quoted: false,
+    };
     let cmp = |field: &str, comp: &str, v: &[String]| -> Option<Ast> {
         let op = Op::parse(comp.trim())?;
         if op == Op::Exists {
-            return Some(Ast::Check { field: field.to_string(), arg: None, op, values: vec![], list: false });
+            return Some(Ast::Check {
+                field: field.to_string(),
+                arg: None,
+                op,
+                values: vec![],
+                list: false,
+            });
         }
         let list = op.takes_list() || v.len() != 1;
-        Some(Ast::Check { field: field.to_string(), arg: None, op, values: v.iter().map(|s| val(s)).collect(), list })
+        Some(Ast::Check {
+            field: field.to_string(),
+            arg: None,
+            op,
+            values: v.iter().map(|s| val(s)).collect(),
+            list,
+        })
     };
     // Fields with an argument (`proc.aname[2]`) keep it.
     let split = |f: &str| -> (String, Option<String>) {
@@ -298,7 +410,19 @@ fn exception_ast(e: &Exception) -> Option<Ast> {
         }
     };
     let with_arg = |a: Ast, arg: Option<String>| match a {
-        Ast::Check { field, op, values, list, .. } => Ast::Check { field, arg, op, values, list },
+        Ast::Check {
+            field,
+            op,
+            values,
+            list,
+            ..
+        } => Ast::Check {
+            field,
+            arg,
+            op,
+            values,
+            list,
+        },
         o => o,
     };
     let mut rows = Vec::new();
@@ -366,14 +490,23 @@ fn compile_output(source: &str, text: &str) -> Result<Vec<Part>, String> {
                     let a = arg.clone().or(implied);
                     let farg = match (def.arg, a) {
                         (_, None) => FArg::None,
-                        (Arg::Index, Some(x)) => FArg::Index(x.parse().map_err(|_| format!("output: %{name} takes a numeric index"))?),
-                        (Arg::None, Some(x)) => return Err(format!("output: %{name} takes no argument (got [{x}])")),
+                        (Arg::Index, Some(x)) => FArg::Index(
+                            x.parse()
+                                .map_err(|_| format!("output: %{name} takes a numeric index"))?,
+                        ),
+                        (Arg::None, Some(x)) => {
+                            return Err(format!("output: %{name} takes no argument (got [{x}])"))
+                        }
                         (_, Some(x)) => FArg::Key(x),
                     };
                     if matches!(def.arg, Arg::KeyRequired | Arg::Pointer) && farg == FArg::None {
                         return Err(format!("output: %{name} needs an argument"));
                     }
-                    Part::Field { text: text[start..end].to_string(), def, arg: farg }
+                    Part::Field {
+                        text: text[start..end].to_string(),
+                        def,
+                        arg: farg,
+                    }
                 }
             };
             if !lit.is_empty() {
@@ -414,14 +547,27 @@ fn evt_types(e: &Expr) -> Option<Vec<String>> {
 }
 
 pub fn compile(set: &RuleSet) -> Compiled {
-    let mut out = Compiled { diags: set.diags.clone(), lists_total: set.lists.len(), macros_total: set.macros.len(), ..Compiled::default() };
-    let mut ctx = Ctx { set, macro_asts: HashMap::new() };
+    let mut out = Compiled {
+        diags: set.diags.clone(),
+        lists_total: set.lists.len(),
+        macros_total: set.macros.len(),
+        ..Compiled::default()
+    };
+    let mut ctx = Ctx {
+        set,
+        macro_asts: HashMap::new(),
+    };
     // Macros on their own: inlined and checked against the source their fields belong to.
     for m in &set.macros {
         let ast = match ctx.macro_ast(&m.name) {
             Some(Ok(a)) => a,
             Some(Err(e)) => {
-                out.diags.push(Diag { level: Level::Error, loc: m.loc.clone(), item: Some(format!("macro {}", m.name)), message: e });
+                out.diags.push(Diag {
+                    level: Level::Error,
+                    loc: m.loc.clone(),
+                    item: Some(format!("macro {}", m.name)),
+                    message: e,
+                });
                 continue;
             }
             None => continue,
@@ -429,7 +575,12 @@ pub fn compile(set: &RuleSet) -> Compiled {
         let inlined = match ctx.inline(&ast, &mut vec![m.name.clone()]) {
             Ok(a) => a,
             Err(e) => {
-                out.diags.push(Diag { level: Level::Error, loc: m.loc.clone(), item: Some(format!("macro {}", m.name)), message: e });
+                out.diags.push(Diag {
+                    level: Level::Error,
+                    loc: m.loc.clone(),
+                    item: Some(format!("macro {}", m.name)),
+                    message: e,
+                });
                 continue;
             }
         };
@@ -449,7 +600,12 @@ pub fn compile(set: &RuleSet) -> Compiled {
             Some(e) if e.is_empty() => out.macros_compiled += 1,
             Some(errs) => {
                 for e in errs {
-                    out.diags.push(Diag { level: Level::Error, loc: m.loc.clone(), item: Some(format!("macro {}", m.name)), message: e });
+                    out.diags.push(Diag {
+                        level: Level::Error,
+                        loc: m.loc.clone(),
+                        item: Some(format!("macro {}", m.name)),
+                        message: e,
+                    });
                 }
             }
             None => {}
@@ -460,20 +616,39 @@ pub fn compile(set: &RuleSet) -> Compiled {
         let item = Some(format!("rule {}", r.name));
         let loc: Loc = r.loc.clone();
         if crate::fields::table(&r.source).is_none() {
-            out.diags.push(Diag { level: Level::Error, loc, item, message: format!("unknown source {:?} (known: {})", r.source, SOURCES.join(", ")) });
+            out.diags.push(Diag {
+                level: Level::Error,
+                loc,
+                item,
+                message: format!(
+                    "unknown source {:?} (known: {})",
+                    r.source,
+                    SOURCES.join(", ")
+                ),
+            });
             continue;
         }
         let ast = match parse(&r.condition) {
             Ok(a) => a,
             Err(e) => {
-                out.diags.push(Diag { level: Level::Error, loc, item, message: format!("condition: {e}") });
+                out.diags.push(Diag {
+                    level: Level::Error,
+                    loc,
+                    item,
+                    message: format!("condition: {e}"),
+                });
                 continue;
             }
         };
         let mut full = match ctx.inline(&ast, &mut Vec::new()) {
             Ok(a) => a,
             Err(e) => {
-                out.diags.push(Diag { level: Level::Error, loc, item, message: e });
+                out.diags.push(Diag {
+                    level: Level::Error,
+                    loc,
+                    item,
+                    message: e,
+                });
                 continue;
             }
         };
@@ -502,11 +677,26 @@ pub fn compile(set: &RuleSet) -> Compiled {
             }
         };
         if !errs.is_empty() {
-            let unknown_only = errs.iter().all(|e| e.starts_with("unknown field") || e.starts_with("output: unknown field"));
-            let level = if r.skip_if_unknown_filter && unknown_only { Level::Warning } else { Level::Error };
+            let unknown_only = errs
+                .iter()
+                .all(|e| e.starts_with("unknown field") || e.starts_with("output: unknown field"));
+            let level = if r.skip_if_unknown_filter && unknown_only {
+                Level::Warning
+            } else {
+                Level::Error
+            };
             for e in errs {
-                let message = if level == Level::Warning { format!("{e}; rule skipped (skip-if-unknown-filter)") } else { e };
-                out.diags.push(Diag { level, loc: loc.clone(), item: item.clone(), message });
+                let message = if level == Level::Warning {
+                    format!("{e}; rule skipped (skip-if-unknown-filter)")
+                } else {
+                    e
+                };
+                out.diags.push(Diag {
+                    level,
+                    loc: loc.clone(),
+                    item: item.clone(),
+                    message,
+                });
             }
             continue;
         }
@@ -515,8 +705,17 @@ pub fn compile(set: &RuleSet) -> Compiled {
             out.rules_disabled += 1;
             continue;
         }
-        let evt_types = if r.source == "syscall" { evt_types(&expr) } else { None };
-        out.rules.push(CompiledRule { rule: r.clone(), expr, output, evt_types });
+        let evt_types = if r.source == "syscall" {
+            evt_types(&expr)
+        } else {
+            None
+        };
+        out.rules.push(CompiledRule {
+            rule: r.clone(),
+            expr,
+            output,
+            evt_types,
+        });
     }
     out
 }

@@ -49,7 +49,12 @@ impl Alert {
     }
     /// The text line: `HH:MM:SS.nnnnnnnnn: Priority message`.
     pub fn output_line(&self) -> String {
-        format!("{}: {} {}", time::hms(self.time_ns), self.priority.as_str(), self.message)
+        format!(
+            "{}: {} {}",
+            time::hms(self.time_ns),
+            self.priority.as_str(),
+            self.message
+        )
     }
 }
 
@@ -79,7 +84,13 @@ impl Engine {
             v.sort_unstable();
             v.dedup();
         }
-        Engine { compiled, by_source, by_type, any_type, min_priority: Priority::Debug }
+        Engine {
+            compiled,
+            by_source,
+            by_type,
+            any_type,
+            min_priority: Priority::Debug,
+        }
     }
 
     pub fn rules(&self) -> &[CompiledRule] {
@@ -90,9 +101,16 @@ impl Engine {
     pub fn matching(&self, ev: &dyn Event) -> Option<&CompiledRule> {
         let src = ev.source();
         if src == "syscall" {
-            let ty = ev.extract(crate::fields::lookup("syscall", "evt.type").map(|(d, _)| d)?, &FArg::None);
+            let ty = ev.extract(
+                crate::fields::lookup("syscall", "evt.type").map(|(d, _)| d)?,
+                &FArg::None,
+            );
             let typed: &[usize] = match &ty {
-                Vals::One(t) => self.by_type.get(t.as_ref()).map(Vec::as_slice).unwrap_or(&[]),
+                Vals::One(t) => self
+                    .by_type
+                    .get(t.as_ref())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
                 _ => &[],
             };
             // Merge the two sorted lists to keep load order.

@@ -58,7 +58,9 @@ pub fn eval(e: &Expr, ev: &dyn Event) -> bool {
 
 fn num(s: &str) -> Option<i64> {
     let s = s.trim();
-    s.parse::<i64>().ok().or_else(|| s.parse::<u64>().ok().map(|u| u as i64))
+    s.parse::<i64>()
+        .ok()
+        .or_else(|| s.parse::<u64>().ok().map(|u| u as i64))
 }
 
 /// Shell glob as fnmatch without FNM_PATHNAME: `*` (any run, `/` included), `?`, `[…]`.
@@ -146,7 +148,9 @@ fn pmatch(prefix: &str, path: &str) -> bool {
         return glob(prefix, path) || glob(&format!("{}/*", prefix.trim_end_matches('/')), path);
     }
     let p = prefix.trim_end_matches('/');
-    path == p || (path.starts_with(p) && path.as_bytes().get(p.len()) == Some(&b'/')) || (p.is_empty() && path.starts_with('/'))
+    path == p
+        || (path.starts_with(p) && path.as_bytes().get(p.len()) == Some(&b'/'))
+        || (p.is_empty() && path.starts_with('/'))
 }
 
 fn one(op: &Op, rhs: &Rhs, v: &str) -> bool {
@@ -165,14 +169,18 @@ fn one(op: &Op, rhs: &Rhs, v: &str) -> bool {
         (Op::EndsWith, Rhs::Str(s)) => v.ends_with(s.as_str()),
         (Op::Glob, Rhs::Str(s)) => glob(s, v),
         (Op::IGlob, Rhs::Str(s)) => glob(&s.to_lowercase(), &v.to_lowercase()),
-        (Op::BContains, Rhs::Bytes(b)) => !b.is_empty() && v.as_bytes().windows(b.len()).any(|w| w == b.as_slice()),
+        (Op::BContains, Rhs::Bytes(b)) => {
+            !b.is_empty() && v.as_bytes().windows(b.len()).any(|w| w == b.as_slice())
+        }
         (Op::BStartsWith, Rhs::Bytes(b)) => v.as_bytes().starts_with(b),
         (Op::Regex, Rhs::Regex(r)) => r.is_match(v),
         (Op::PMatch, Rhs::Paths(ps)) => ps.iter().any(|p| pmatch(p, v)),
         (Op::In | Op::Intersects, Rhs::Set(s)) => s.contains(v),
         (Op::In | Op::Intersects, Rhs::NumSet(s)) => num(v).is_some_and(|x| s.contains(&x)),
-        (Op::In | Op::Intersects | Op::Eq, Rhs::Nets(n)) => crate::compile::parse_net(v).is_some_and(|(a, b)| n.iter().any(|&(lo, hi)| lo <= a && b <= hi)),
-        (Op::Ne, Rhs::Nets(n)) => crate::compile::parse_net(v).is_some_and(|(a, b)| !n.iter().any(|&(lo, hi)| lo <= a && b <= hi)),
+        (Op::In | Op::Intersects | Op::Eq, Rhs::Nets(n)) => crate::compile::parse_net(v)
+            .is_some_and(|(a, b)| n.iter().any(|&(lo, hi)| lo <= a && b <= hi)),
+        (Op::Ne, Rhs::Nets(n)) => crate::compile::parse_net(v)
+            .is_some_and(|(a, b)| !n.iter().any(|&(lo, hi)| lo <= a && b <= hi)),
         _ => false,
     }
 }
@@ -203,6 +211,8 @@ mod tests {
         assert!(!glob("/proc/*/environ", "/proc/1/status"));
         assert!(glob("a?c[0-9]", "abc7"));
         assert!(!glob("a[!b]", "ab"));
-        assert!(pmatch("/etc", "/etc/passwd") && pmatch("/etc/", "/etc") && !pmatch("/etc", "/etcd"));
+        assert!(
+            pmatch("/etc", "/etc/passwd") && pmatch("/etc/", "/etc") && !pmatch("/etc", "/etcd")
+        );
     }
 }

@@ -22,9 +22,18 @@ impl AuditEvent {
         json.get("auditID")?;
         let time_ns = ["stageTimestamp", "requestReceivedTimestamp"]
             .iter()
-            .find_map(|k| json.get(*k).and_then(Value::as_str).and_then(time::parse_rfc3339))
+            .find_map(|k| {
+                json.get(*k)
+                    .and_then(Value::as_str)
+                    .and_then(time::parse_rfc3339)
+            })
             .unwrap_or(0);
-        Some(AuditEvent { json, num, time_ns, hostname })
+        Some(AuditEvent {
+            json,
+            num,
+            time_ns,
+            hostname,
+        })
     }
 }
 
@@ -110,7 +119,13 @@ fn values<'a>(v: &'a Value, index: Option<usize>, keys: &[&str]) -> Option<Vec<O
 
 fn skip_nil<'a>(vals: Option<Vec<Option<&'a Value>>>) -> Vals<'a> {
     match vals {
-        Some(v) => Vals::Many(v.into_iter().flatten().filter(|x| !x.is_null()).map(text).collect()),
+        Some(v) => Vals::Many(
+            v.into_iter()
+                .flatten()
+                .filter(|x| !x.is_null())
+                .map(text)
+                .collect(),
+        ),
         None => Vals::None,
     }
 }
@@ -158,9 +173,20 @@ fn containers<'a>(v: &'a Value, list: &str, idx: Option<usize>, field: &str) -> 
                     .into_iter()
                     .flatten()
                     .filter_map(|a| a.as_array())
-                    .map(|a| Cow::Owned(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")))
+                    .map(|a| {
+                        Cow::Owned(
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        )
+                    })
                     .collect();
-                if joined.is_empty() { Vals::None } else { Vals::Many(joined) }
+                if joined.is_empty() {
+                    Vals::None
+                } else {
+                    Vals::Many(joined)
+                }
             }
             None => Vals::None,
         },
@@ -177,20 +203,45 @@ fn containers<'a>(v: &'a Value, list: &str, idx: Option<usize>, field: &str) -> 
             None => Vals::None,
         },
         "privileged" => skip_nil(sub(&["securityContext", "privileged"])),
-        "allow_privilege_escalation" => skip_nil(sub(&["securityContext", "allowPrivilegeEscalation"])),
+        "allow_privilege_escalation" => {
+            skip_nil(sub(&["securityContext", "allowPrivilegeEscalation"]))
+        }
         "read_only_fs" => skip_nil(sub(&["securityContext", "readOnlyRootFilesystem"])),
         "run_as_user" => skip_nil(sub(&["securityContext", "runAsUser"])),
         "run_as_group" => skip_nil(sub(&["securityContext", "runAsGroup"])),
         "proc_mount" => skip_nil(sub(&["securityContext", "procMount"])),
         "add_capabilities" => match sub(&["securityContext", "capabilities", "add"]) {
-            Some(x) => Vals::Many(x.into_iter().flatten().flat_map(|a| a.as_array().map(|a| a.iter().map(text).collect::<Vec<_>>()).unwrap_or_else(|| vec![text(a)])).collect()),
+            Some(x) => Vals::Many(
+                x.into_iter()
+                    .flatten()
+                    .flat_map(|a| {
+                        a.as_array()
+                            .map(|a| a.iter().map(text).collect::<Vec<_>>())
+                            .unwrap_or_else(|| vec![text(a)])
+                    })
+                    .collect(),
+            ),
             None => Vals::None,
         },
         "eff_run_as_user" | "eff_run_as_group" => {
-            let key = if field == "eff_run_as_user" { "runAsUser" } else { "runAsGroup" };
-            let pod = get(v, &["requestObject", "spec", "securityContext", key]).map(text).unwrap_or(Cow::Borrowed("0"));
+            let key = if field == "eff_run_as_user" {
+                "runAsUser"
+            } else {
+                "runAsGroup"
+            };
+            let pod = get(v, &["requestObject", "spec", "securityContext", key])
+                .map(text)
+                .unwrap_or(Cow::Borrowed("0"));
             match sub(&["securityContext", key]) {
-                Some(x) => Vals::Many(x.into_iter().map(|c| c.filter(|c| !c.is_null()).map(text).unwrap_or_else(|| pod.clone())).collect()),
+                Some(x) => Vals::Many(
+                    x.into_iter()
+                        .map(|c| {
+                            c.filter(|c| !c.is_null())
+                                .map(text)
+                                .unwrap_or_else(|| pod.clone())
+                        })
+                        .collect(),
+                ),
                 None => Vals::None,
             }
         }
@@ -211,7 +262,10 @@ fn subject_names<'a>(v: &'a Value, kind: &str) -> Vals<'a> {
             .filter_map(|s| {
                 let name = s.get("name").and_then(Value::as_str)?;
                 Some(if ns_names {
-                    Cow::Owned(format!("{}:{name}", s.get("namespace").and_then(Value::as_str).unwrap_or("")))
+                    Cow::Owned(format!(
+                        "{}:{name}",
+                        s.get("namespace").and_then(Value::as_str).unwrap_or("")
+                    ))
                 } else {
                     Cow::Borrowed(name)
                 })
@@ -248,17 +302,34 @@ impl Event for AuditEvent {
             "ka.stage" => scalar(v, &["stage"]),
             "ka.auth.decision" => scalar(v, &["annotations", "authorization.k8s.io/decision"]),
             "ka.auth.reason" => scalar(v, &["annotations", "authorization.k8s.io/reason"]),
-            "ka.auth.openshift.decision" => scalar(v, &["annotations", "authentication.openshift.io/decision"]),
-            "ka.auth.openshift.username" => scalar(v, &["annotations", "authentication.openshift.io/username"]),
-            "ka.validations.admission.policy.failure" => scalar(v, &["annotations", "validation.policy.admission.k8s.io/validation_failure"]),
-            "ka.security.pod.violations" => scalar(v, &["annotations", "pod-security.kubernetes.io/audit-violations"]),
+            "ka.auth.openshift.decision" => {
+                scalar(v, &["annotations", "authentication.openshift.io/decision"])
+            }
+            "ka.auth.openshift.username" => {
+                scalar(v, &["annotations", "authentication.openshift.io/username"])
+            }
+            "ka.validations.admission.policy.failure" => scalar(
+                v,
+                &[
+                    "annotations",
+                    "validation.policy.admission.k8s.io/validation_failure",
+                ],
+            ),
+            "ka.security.pod.violations" => scalar(
+                v,
+                &["annotations", "pod-security.kubernetes.io/audit-violations"],
+            ),
             "ka.user.name" => scalar(v, &["user", "username"]),
             "ka.user.groups" => list(v, &["user", "groups"]),
             "ka.impuser.name" => scalar(v, &["impersonatedUser", "username"]),
             "ka.verb" => scalar(v, &["verb"]),
             "ka.uri" => scalar(v, &["requestURI"]),
             "ka.uri.param" => {
-                let (Some(uri), FArg::Key(key)) = (get(v, &["requestURI"]).and_then(Value::as_str), arg) else { return Vals::None };
+                let (Some(uri), FArg::Key(key)) =
+                    (get(v, &["requestURI"]).and_then(Value::as_str), arg)
+                else {
+                    return Vals::None;
+                };
                 let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("");
                 query
                     .split('&')
@@ -276,7 +347,9 @@ impl Event for AuditEvent {
             "ka.target.subresource" => scalar(v, &["objectRef", "subresource"]),
             "ka.target.pod.name" => {
                 let res = get(v, &["objectRef", "resource"]).and_then(Value::as_str);
-                let sub = get(v, &["objectRef", "subresource"]).and_then(Value::as_str).unwrap_or("");
+                let sub = get(v, &["objectRef", "subresource"])
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 if res == Some("pods") && sub.is_empty() {
                     scalar(v, &["responseObject", "metadata", "name"])
                 } else {
@@ -286,73 +359,141 @@ impl Event for AuditEvent {
             "ka.req.binding.subjects" => list(v, &["requestObject", "subjects"]),
             "ka.req.binding.subjects.user_names" => subject_names(v, "User"),
             "ka.req.binding.subjects.serviceaccount_names" => subject_names(v, "ServiceAccount"),
-            "ka.req.binding.subjects.serviceaccount_ns_names" => subject_names(v, "NamespacedServiceAccount"),
+            "ka.req.binding.subjects.serviceaccount_ns_names" => {
+                subject_names(v, "NamespacedServiceAccount")
+            }
             "ka.req.binding.subjects.group_names" => subject_names(v, "Group"),
             "ka.req.binding.role" => scalar(v, &["requestObject", "roleRef", "name"]),
             "ka.req.binding.subject.has_name" => Vals::One(Cow::Borrowed("true")),
             "ka.req.configmap.name" => scalar(v, &["objectRef", "name"]),
             "ka.req.configmap.obj" => scalar(v, &["requestObject", "data"]),
-            "ka.req.container.image" => match get(v, &["requestObject", "spec", "containers"]).and_then(Value::as_array).and_then(|a| a.first()).and_then(|c| c.get("image")) {
+            "ka.req.container.image" => match get(v, &["requestObject", "spec", "containers"])
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(|c| c.get("image"))
+            {
                 Some(i) => Vals::One(text(i)),
                 None => Vals::None,
             },
-            "ka.req.container.image.repository" => match get(v, &["requestObject", "spec", "containers"]).and_then(Value::as_array).and_then(|a| a.first()).and_then(|c| c.get("image")) {
-                Some(Value::String(s)) => Vals::One(Cow::Borrowed(repo(s))),
-                Some(other) => Vals::One(Cow::Owned(repo(&other.to_string()).to_string())),
-                None => Vals::None,
-            },
-            "ka.req.container.privileged" => match get(v, &["requestObject", "spec", "containers"]).and_then(Value::as_array) {
-                Some(cs) => {
-                    let any = cs.iter().any(|c| get(c, &["securityContext", "privileged"]).and_then(Value::as_bool) == Some(true));
-                    Vals::One(Cow::Borrowed(if any { "true" } else { "false" }))
+            "ka.req.container.image.repository" => {
+                match get(v, &["requestObject", "spec", "containers"])
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first())
+                    .and_then(|c| c.get("image"))
+                {
+                    Some(Value::String(s)) => Vals::One(Cow::Borrowed(repo(s))),
+                    Some(other) => Vals::One(Cow::Owned(repo(&other.to_string()).to_string())),
+                    None => Vals::None,
                 }
-                None => Vals::None,
-            },
+            }
+            "ka.req.container.privileged" => {
+                match get(v, &["requestObject", "spec", "containers"]).and_then(Value::as_array) {
+                    Some(cs) => {
+                        let any = cs.iter().any(|c| {
+                            get(c, &["securityContext", "privileged"]).and_then(Value::as_bool)
+                                == Some(true)
+                        });
+                        Vals::One(Cow::Borrowed(if any { "true" } else { "false" }))
+                    }
+                    None => Vals::None,
+                }
+            }
             "ka.req.pod.host_ipc" => scalar(v, &["requestObject", "spec", "hostIPC"]),
-            "ka.req.pod.host_network" | "ka.req.container.host_network" => scalar(v, &["requestObject", "spec", "hostNetwork"]),
+            "ka.req.pod.host_network" | "ka.req.container.host_network" => {
+                scalar(v, &["requestObject", "spec", "hostNetwork"])
+            }
             "ka.req.pod.host_pid" => scalar(v, &["requestObject", "spec", "hostPID"]),
-            "ka.req.pod.run_as_user" => scalar(v, &["requestObject", "spec", "securityContext", "runAsUser"]),
-            "ka.req.pod.run_as_group" => scalar(v, &["requestObject", "spec", "securityContext", "runAsGroup"]),
-            "ka.req.pod.fs_group" => scalar(v, &["requestObject", "spec", "securityContext", "fsGroup"]),
-            "ka.req.pod.supplemental_groups" => list(v, &["requestObject", "spec", "securityContext", "supplementalGroups"]),
+            "ka.req.pod.run_as_user" => scalar(
+                v,
+                &["requestObject", "spec", "securityContext", "runAsUser"],
+            ),
+            "ka.req.pod.run_as_group" => scalar(
+                v,
+                &["requestObject", "spec", "securityContext", "runAsGroup"],
+            ),
+            "ka.req.pod.fs_group" => {
+                scalar(v, &["requestObject", "spec", "securityContext", "fsGroup"])
+            }
+            "ka.req.pod.supplemental_groups" => list(
+                v,
+                &[
+                    "requestObject",
+                    "spec",
+                    "securityContext",
+                    "supplementalGroups",
+                ],
+            ),
             "ka.req.role.rules" => list(v, &["requestObject", "rules"]),
             "ka.req.role.rules.apiGroups" => rules_field(v, index(arg), "apiGroups"),
             "ka.req.role.rules.nonResourceURLs" => rules_field(v, index(arg), "nonResourceURLs"),
             "ka.req.role.rules.verbs" => rules_field(v, index(arg), "verbs"),
             "ka.req.role.rules.resources" => rules_field(v, index(arg), "resources"),
             "ka.req.service.type" => scalar(v, &["requestObject", "spec", "type"]),
-            "ka.req.service.ports" => skip_nil(values(v, index(arg), &["requestObject", "spec", "ports"])),
-            "ka.req.pod.volumes.hostpath" => skip_nil(values(v, index(arg), &["requestObject", "spec", "volumes", "hostPath", "path"])),
+            "ka.req.service.ports" => {
+                skip_nil(values(v, index(arg), &["requestObject", "spec", "ports"]))
+            }
+            "ka.req.pod.volumes.hostpath" => skip_nil(values(
+                v,
+                index(arg),
+                &["requestObject", "spec", "volumes", "hostPath", "path"],
+            )),
             "ka.req.volume.hostpath" => {
-                let FArg::Key(want) = arg else { return Vals::None };
-                let Some(paths) = values(v, None, &["requestObject", "spec", "volumes", "hostPath", "path"]) else { return Vals::None };
+                let FArg::Key(want) = arg else {
+                    return Vals::None;
+                };
+                let Some(paths) = values(
+                    v,
+                    None,
+                    &["requestObject", "spec", "volumes", "hostPath", "path"],
+                ) else {
+                    return Vals::None;
+                };
                 let prefix = want.strip_suffix('*');
-                let hit = paths.into_iter().flatten().filter_map(Value::as_str).any(|p| match prefix {
-                    Some(pre) => p.starts_with(pre),
-                    None => p == want,
-                });
+                let hit =
+                    paths
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .any(|p| match prefix {
+                            Some(pre) => p.starts_with(pre),
+                            None => p == want,
+                        });
                 Vals::One(Cow::Borrowed(if hit { "true" } else { "false" }))
             }
-            "ka.req.pod.volumes.flexvolume_driver" => skip_nil(values(v, index(arg), &["requestObject", "spec", "volumes", "flexVolume", "driver"])),
-            "ka.req.pod.volumes.volume_type" => match values(v, index(arg), &["requestObject", "spec", "volumes"]) {
-                Some(vols) => Vals::Many(
-                    vols.into_iter()
-                        .flatten()
-                        .filter_map(Value::as_object)
-                        .flat_map(|o| o.keys().filter(|k| *k != "name").map(|k| Cow::Borrowed(k.as_str())))
-                        .collect(),
-                ),
-                None => Vals::None,
-            },
+            "ka.req.pod.volumes.flexvolume_driver" => skip_nil(values(
+                v,
+                index(arg),
+                &["requestObject", "spec", "volumes", "flexVolume", "driver"],
+            )),
+            "ka.req.pod.volumes.volume_type" => {
+                match values(v, index(arg), &["requestObject", "spec", "volumes"]) {
+                    Some(vols) => Vals::Many(
+                        vols.into_iter()
+                            .flatten()
+                            .filter_map(Value::as_object)
+                            .flat_map(|o| {
+                                o.keys()
+                                    .filter(|k| *k != "name")
+                                    .map(|k| Cow::Borrowed(k.as_str()))
+                            })
+                            .collect(),
+                    ),
+                    None => Vals::None,
+                }
+            }
             "ka.resp.name" => scalar(v, &["responseObject", "metadata", "name"]),
             "ka.response.code" => scalar(v, &["responseStatus", "code"]),
             "ka.response.reason" => scalar(v, &["responseStatus", "reason"]),
             "ka.useragent" => scalar(v, &["userAgent"]),
-            "ka.sourceips" => match (get(v, &["sourceIPs"]).and_then(Value::as_array), index(arg)) {
-                (Some(a), None) => Vals::Many(a.iter().map(text).collect()),
-                (Some(a), Some(i)) => a.get(i).map(|x| Vals::One(text(x))).unwrap_or(Vals::None),
-                _ => Vals::None,
-            },
+            "ka.sourceips" => {
+                match (get(v, &["sourceIPs"]).and_then(Value::as_array), index(arg)) {
+                    (Some(a), None) => Vals::Many(a.iter().map(text).collect()),
+                    (Some(a), Some(i)) => {
+                        a.get(i).map(|x| Vals::One(text(x))).unwrap_or(Vals::None)
+                    }
+                    _ => Vals::None,
+                }
+            }
             "ka.cluster.name" => scalar(v, &["annotations", "cluster_name"]),
             "jevt.value" => match arg {
                 FArg::Key(p) => match pointer(v, p) {
@@ -363,7 +504,9 @@ impl Event for AuditEvent {
             },
             "jevt.obj" => Vals::One(Cow::Owned(v.to_string())),
             "jevt.time" | "evt.time" => Vals::One(Cow::Owned(time::hms(self.time_ns))),
-            "jevt.time.iso8601" | "evt.time.iso8601" => Vals::One(Cow::Owned(time::iso8601(self.time_ns))),
+            "jevt.time.iso8601" | "evt.time.iso8601" => {
+                Vals::One(Cow::Owned(time::iso8601(self.time_ns)))
+            }
             "jevt.rawtime" | "evt.rawtime" => Vals::One(Cow::Owned(self.time_ns.to_string())),
             "evt.time.s" => Vals::One(Cow::Owned(time::hms(self.time_ns)[..8].to_string())),
             "evt.datetime" => Vals::One(Cow::Owned(time::datetime(self.time_ns))),
@@ -377,7 +520,13 @@ impl Event for AuditEvent {
 
 fn rules_field<'a>(v: &'a Value, idx: Option<usize>, key: &str) -> Vals<'a> {
     match values(v, idx, &["requestObject", "rules", key]) {
-        Some(arr) => Vals::Many(arr.into_iter().flatten().filter_map(Value::as_array).flat_map(|a| a.iter().filter(|x| !x.is_null()).map(text)).collect()),
+        Some(arr) => Vals::Many(
+            arr.into_iter()
+                .flatten()
+                .filter_map(Value::as_array)
+                .flat_map(|a| a.iter().filter(|x| !x.is_null()).map(text))
+                .collect(),
+        ),
         None => Vals::None,
     }
 }
@@ -390,7 +539,8 @@ fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(x) => {
                         out.push(x);
                         i += 2;

@@ -15,3 +15,7 @@ pub mod time;
 
 pub use engine::{Alert, Engine};
 pub use rules::{Priority, RuleSet};
+pub mod input;
+pub mod output;
+pub mod server;
+pub mod syscall;

@@ -134,7 +134,12 @@ struct Parser<'a> {
 }
 
 pub fn parse(cond: &str) -> Result<Ast, ParseError> {
-    let mut p = Parser { s: cond.as_bytes(), text: cond, pos: 0, depth: 0 };
+    let mut p = Parser {
+        s: cond.as_bytes(),
+        text: cond,
+        pos: 0,
+        depth: 0,
+    };
     let e = p.or()?;
     p.ws();
     if p.pos < p.s.len() {
@@ -153,7 +158,10 @@ fn is_ident(c: u8) -> bool {
 
 impl<'a> Parser<'a> {
     fn err(&self, message: String) -> ParseError {
-        ParseError { at: self.pos, message }
+        ParseError {
+            at: self.pos,
+            message,
+        }
     }
     fn rest_token(&self) -> String {
         self.text[self.pos..].chars().take(20).collect()
@@ -193,14 +201,22 @@ impl<'a> Parser<'a> {
             items.push(self.and()?);
         }
         self.depth -= 1;
-        Ok(if items.len() == 1 { items.pop().unwrap_or(Ast::And(Vec::new())) } else { Ast::Or(items) })
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(Ast::And(Vec::new()))
+        } else {
+            Ast::Or(items)
+        })
     }
     fn and(&mut self) -> Result<Ast, ParseError> {
         let mut items = vec![self.not()?];
         while self.keyword("and") {
             items.push(self.not()?);
         }
-        Ok(if items.len() == 1 { items.pop().unwrap_or(Ast::And(Vec::new())) } else { Ast::And(items) })
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(Ast::And(Vec::new()))
+        } else {
+            Ast::And(items)
+        })
     }
     fn not(&mut self) -> Result<Ast, ParseError> {
         if self.keyword("not") {
@@ -255,18 +271,36 @@ impl<'a> Parser<'a> {
             return Ok(Ast::Macro(name));
         };
         if op == Op::Exists {
-            return Ok(Ast::Check { field: name, arg, op, values: Vec::new(), list: false });
+            return Ok(Ast::Check {
+                field: name,
+                arg,
+                op,
+                values: Vec::new(),
+                list: false,
+            });
         }
         self.ws();
         if self.peek() == Some(b'(') {
             let values = self.list()?;
-            return Ok(Ast::Check { field: name, arg, op, values, list: true });
+            return Ok(Ast::Check {
+                field: name,
+                arg,
+                op,
+                values,
+                list: true,
+            });
         }
         if op.takes_list() {
             return Err(self.err(format!("'{}' needs a list: ( ... )", op.as_str())));
         }
         let v = self.value()?;
-        Ok(Ast::Check { field: name, arg, op, values: vec![v], list: false })
+        Ok(Ast::Check {
+            field: name,
+            arg,
+            op,
+            values: vec![v],
+            list: false,
+        })
     }
     fn operator(&mut self) -> Option<Op> {
         let save = self.pos;
@@ -306,7 +340,10 @@ impl<'a> Parser<'a> {
                     };
                     if c as u32 == u32::from(q) {
                         self.pos = start + i + 1;
-                        return Ok(Value { text: out, quoted: true });
+                        return Ok(Value {
+                            text: out,
+                            quoted: true,
+                        });
                     }
                     if c == '\\' {
                         match chars.next() {
@@ -323,7 +360,13 @@ impl<'a> Parser<'a> {
             Some(_) => {
                 let start = self.pos;
                 while let Some(c) = self.peek() {
-                    if c.is_ascii_whitespace() || c == b'(' || c == b')' || c == b',' || c == b'"' || c == b'\'' {
+                    if c.is_ascii_whitespace()
+                        || c == b'('
+                        || c == b')'
+                        || c == b','
+                        || c == b'"'
+                        || c == b'\''
+                    {
                         break;
                     }
                     self.pos += 1;
@@ -335,7 +378,10 @@ impl<'a> Parser<'a> {
                 if self.pos == start {
                     return Err(self.err("missing value".into()));
                 }
-                Ok(Value { text: self.text[start..self.pos].to_string(), quoted: false })
+                Ok(Value {
+                    text: self.text[start..self.pos].to_string(),
+                    quoted: false,
+                })
             }
             None => Err(self.err("missing value".into())),
         }
@@ -372,8 +418,12 @@ mod tests {
         assert_eq!(items.len(), 3);
         assert_eq!(items[0], Ast::Macro("kevt".into()));
         let Ast::Not(inner) = &items[1] else { panic!() };
-        assert!(matches!(&**inner, Ast::Check { op: Op::In, list: true, values, .. } if values.len() == 2 && values[1].quoted));
-        assert!(matches!(&items[2], Ast::Check { field, arg: Some(a), op: Op::Eq, .. } if field == "jevt.value" && a == "/stage"));
+        assert!(
+            matches!(&**inner, Ast::Check { op: Op::In, list: true, values, .. } if values.len() == 2 && values[1].quoted)
+        );
+        assert!(
+            matches!(&items[2], Ast::Check { field, arg: Some(a), op: Op::Eq, .. } if field == "jevt.value" && a == "/stage")
+        );
         assert!(parse("evt.dir=< and evt.type in (open,openat)").is_ok());
         assert!(parse("proc.aname[2]=sh or (fd.name glob '/home/*/.ssh/*')").is_ok());
         assert!(parse("ka.target.subresource exists").is_ok());

@@ -193,27 +193,63 @@ impl RuleSet {
         self.rule_idx.get(name).map(|&i| &self.rules[i])
     }
     pub fn errors(&self) -> usize {
-        self.diags.iter().filter(|d| d.level == Level::Error).count()
+        self.diags
+            .iter()
+            .filter(|d| d.level == Level::Error)
+            .count()
     }
 
-    fn diag(&mut self, level: Level, file: &str, line: u32, item: Option<String>, message: impl Into<String>) {
-        self.diags.push(Diag { level, loc: Loc { file: file.to_string(), line }, item, message: message.into() });
+    fn diag(
+        &mut self,
+        level: Level,
+        file: &str,
+        line: u32,
+        item: Option<String>,
+        message: impl Into<String>,
+    ) {
+        self.diags.push(Diag {
+            level,
+            loc: Loc {
+                file: file.to_string(),
+                line,
+            },
+            item,
+            message: message.into(),
+        });
     }
 
     /// Loads one rule file's text (`file` names it in diagnostics).
     pub fn load(&mut self, file: &str, text: &str) {
-        let docs = parse_documents(text, Limits { shallow_crds: false, ..Limits::default() });
+        let docs = parse_documents(
+            text,
+            Limits {
+                shallow_crds: false,
+                ..Limits::default()
+            },
+        );
         for doc in docs {
             let root = match doc.result {
                 Ok(Some(n)) => n,
                 Ok(None) => continue,
                 Err(e) => {
-                    self.diag(Level::Error, file, e.pos.line, None, format!("YAML: {}", e.message));
+                    self.diag(
+                        Level::Error,
+                        file,
+                        e.pos.line,
+                        None,
+                        format!("YAML: {}", e.message),
+                    );
                     continue;
                 }
             };
             if !root.is_seq() {
-                self.diag(Level::Error, file, root.pos.line.max(doc.line), None, "a rules file is a list of items (- rule: …, - macro: …, - list: …)");
+                self.diag(
+                    Level::Error,
+                    file,
+                    root.pos.line.max(doc.line),
+                    None,
+                    "a rules file is a list of items (- rule: …, - macro: …, - list: …)",
+                );
                 continue;
             }
             for item in root.items() {
@@ -234,24 +270,54 @@ impl RuleSet {
         if let Some(v) = item.get("required_engine_version") {
             match scalar(v).as_deref().and_then(parse_version) {
                 Some(req) if req <= ENGINE_VERSION => {}
-                Some(req) => self.diag(Level::Error, file, line, None, format!("rules require engine version {}.{}.{}; this engine is {}.{}.{}", req.0, req.1, req.2, ENGINE_VERSION.0, ENGINE_VERSION.1, ENGINE_VERSION.2)),
-                None => self.diag(Level::Error, file, line, None, "required_engine_version is not a version"),
+                Some(req) => self.diag(
+                    Level::Error,
+                    file,
+                    line,
+                    None,
+                    format!(
+                        "rules require engine version {}.{}.{}; this engine is {}.{}.{}",
+                        req.0, req.1, req.2, ENGINE_VERSION.0, ENGINE_VERSION.1, ENGINE_VERSION.2
+                    ),
+                ),
+                None => self.diag(
+                    Level::Error,
+                    file,
+                    line,
+                    None,
+                    "required_engine_version is not a version",
+                ),
             }
             return;
         }
         if let Some(v) = item.get("required_plugin_versions") {
             for p in v.items() {
-                let mut names = vec![(p.get("name").and_then(scalar), p.get("version").and_then(scalar))];
+                let mut names = vec![(
+                    p.get("name").and_then(scalar),
+                    p.get("version").and_then(scalar),
+                )];
                 for alt in p.get("alternatives").map(Node::items).unwrap_or(&[]) {
-                    names.push((alt.get("name").and_then(scalar), alt.get("version").and_then(scalar)));
+                    names.push((
+                        alt.get("name").and_then(scalar),
+                        alt.get("version").and_then(scalar),
+                    ));
                 }
                 let ok = names.iter().any(|(n, v)| {
-                    let (Some(n), Some(v)) = (n, v) else { return false };
-                    let Some(req) = parse_version(v) else { return false };
-                    PLUGINS.iter().any(|(pn, have)| pn == n && have.0 == req.0 && *have >= req)
+                    let (Some(n), Some(v)) = (n, v) else {
+                        return false;
+                    };
+                    let Some(req) = parse_version(v) else {
+                        return false;
+                    };
+                    PLUGINS
+                        .iter()
+                        .any(|(pn, have)| pn == n && have.0 == req.0 && *have >= req)
                 });
                 if !ok {
-                    let want: Vec<String> = names.iter().filter_map(|(n, v)| Some(format!("{} {}", n.as_deref()?, v.as_deref()?))).collect();
+                    let want: Vec<String> = names
+                        .iter()
+                        .filter_map(|(n, v)| Some(format!("{} {}", n.as_deref()?, v.as_deref()?)))
+                        .collect();
                     self.diag(Level::Error, file, p.pos.line, None, format!("required plugin not provided in a compatible version: {} (provided: {})", want.join(" or "), PLUGINS.iter().map(|(n, v)| format!("{n} {}.{}.{}", v.0, v.1, v.2)).collect::<Vec<_>>().join(", ")));
                 }
             }
@@ -271,15 +337,40 @@ impl RuleSet {
                 return;
             };
             let items = item.get("items").map(strings).unwrap_or_default();
-            let mode = overrides.iter().find(|(k, _)| k == "items").map(|(_, v)| v.as_str());
+            let mode = overrides
+                .iter()
+                .find(|(k, _)| k == "items")
+                .map(|(_, v)| v.as_str());
             let appending = append || mode == Some("append");
             match self.list_idx.get(&name).copied() {
                 Some(i) if appending => self.lists[i].items.extend(items),
-                Some(i) => self.lists[i] = ListDef { name, items, loc: Loc { file: file.into(), line } },
-                None if appending => self.diag(Level::Error, file, line, Some(format!("list {name}")), "append to a list that is not defined"),
+                Some(i) => {
+                    self.lists[i] = ListDef {
+                        name,
+                        items,
+                        loc: Loc {
+                            file: file.into(),
+                            line,
+                        },
+                    }
+                }
+                None if appending => self.diag(
+                    Level::Error,
+                    file,
+                    line,
+                    Some(format!("list {name}")),
+                    "append to a list that is not defined",
+                ),
                 None => {
                     self.list_idx.insert(name.clone(), self.lists.len());
-                    self.lists.push(ListDef { name, items, loc: Loc { file: file.into(), line } });
+                    self.lists.push(ListDef {
+                        name,
+                        items,
+                        loc: Loc {
+                            file: file.into(),
+                            line,
+                        },
+                    });
                 }
             }
             return;
@@ -290,21 +381,52 @@ impl RuleSet {
                 return;
             };
             let Some(cond) = item.get("condition").and_then(scalar) else {
-                self.diag(Level::Error, file, line, Some(format!("macro {name}")), "macro without a condition");
+                self.diag(
+                    Level::Error,
+                    file,
+                    line,
+                    Some(format!("macro {name}")),
+                    "macro without a condition",
+                );
                 return;
             };
-            let mode = overrides.iter().find(|(k, _)| k == "condition").map(|(_, v)| v.as_str());
+            let mode = overrides
+                .iter()
+                .find(|(k, _)| k == "condition")
+                .map(|(_, v)| v.as_str());
             let appending = append || mode == Some("append");
             match self.macro_idx.get(&name).copied() {
                 Some(i) if appending => {
                     let m = &mut self.macros[i];
                     m.condition = format!("{} {}", m.condition, cond);
                 }
-                Some(i) => self.macros[i] = MacroDef { name, condition: cond, loc: Loc { file: file.into(), line } },
-                None if appending => self.diag(Level::Error, file, line, Some(format!("macro {name}")), "append to a macro that is not defined"),
+                Some(i) => {
+                    self.macros[i] = MacroDef {
+                        name,
+                        condition: cond,
+                        loc: Loc {
+                            file: file.into(),
+                            line,
+                        },
+                    }
+                }
+                None if appending => self.diag(
+                    Level::Error,
+                    file,
+                    line,
+                    Some(format!("macro {name}")),
+                    "append to a macro that is not defined",
+                ),
                 None => {
                     self.macro_idx.insert(name.clone(), self.macros.len());
-                    self.macros.push(MacroDef { name, condition: cond, loc: Loc { file: file.into(), line } });
+                    self.macros.push(MacroDef {
+                        name,
+                        condition: cond,
+                        loc: Loc {
+                            file: file.into(),
+                            line,
+                        },
+                    });
                 }
             }
             return;
@@ -332,24 +454,57 @@ impl RuleSet {
                 None => vec!["=".to_string(); fields.len().max(1)],
             };
             if tuple && comps.len() != fields.len() {
-                self.diag(Level::Error, file, e.pos.line, Some(format!("rule {rule}")), format!("exception {name:?}: {} fields but {} comps", fields.len(), comps.len()));
+                self.diag(
+                    Level::Error,
+                    file,
+                    e.pos.line,
+                    Some(format!("rule {rule}")),
+                    format!(
+                        "exception {name:?}: {} fields but {} comps",
+                        fields.len(),
+                        comps.len()
+                    ),
+                );
                 continue;
             }
             let mut values = Vec::new();
             for v in e.get("values").map(Node::items).unwrap_or(&[]) {
                 let row = strings(v);
                 if tuple && row.len() != fields.len() {
-                    self.diag(Level::Error, file, v.pos.line, Some(format!("rule {rule}")), format!("exception {name:?}: a value has {} items for {} fields", row.len(), fields.len()));
+                    self.diag(
+                        Level::Error,
+                        file,
+                        v.pos.line,
+                        Some(format!("rule {rule}")),
+                        format!(
+                            "exception {name:?}: a value has {} items for {} fields",
+                            row.len(),
+                            fields.len()
+                        ),
+                    );
                     continue;
                 }
                 values.push(row);
             }
-            out.push(Exception { name, fields, tuple, comps, values });
+            out.push(Exception {
+                name,
+                fields,
+                tuple,
+                comps,
+                values,
+            });
         }
         out
     }
 
-    fn rule_item(&mut self, file: &str, item: &Node, n: &Node, append: bool, overrides: &[(String, String)]) {
+    fn rule_item(
+        &mut self,
+        file: &str,
+        item: &Node,
+        n: &Node,
+        append: bool,
+        overrides: &[(String, String)],
+    ) {
         let line = item.pos.line;
         let Some(name) = scalar(n) else {
             self.diag(Level::Error, file, line, None, "rule without a name");
@@ -357,13 +512,23 @@ impl RuleSet {
         };
         let label = Some(format!("rule {name}"));
         let get = |k: &str| item.get(k).and_then(scalar);
-        let exceptions = item.get("exceptions").map(|e| self.exceptions(file, e, &name)).unwrap_or_default();
+        let exceptions = item
+            .get("exceptions")
+            .map(|e| self.exceptions(file, e, &name))
+            .unwrap_or_default();
         if let Some(&i) = self.rule_idx.get(&name) {
-            let only_enabled = item.entries().iter().all(|e| e.key == "rule" || e.key == "enabled");
+            let only_enabled = item
+                .entries()
+                .iter()
+                .all(|e| e.key == "rule" || e.key == "enabled");
             if append || !overrides.is_empty() || only_enabled {
                 let r = &mut self.rules[i];
                 let mode = |k: &str| -> Option<&str> {
-                    overrides.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str()).or(if append { Some("append") } else { None })
+                    overrides
+                        .iter()
+                        .find(|(key, _)| key == k)
+                        .map(|(_, v)| v.as_str())
+                        .or(if append { Some("append") } else { None })
                 };
                 for (key, field) in [("condition", 0), ("output", 1), ("desc", 2)] {
                     if let Some(v) = get(key) {
@@ -401,7 +566,9 @@ impl RuleSet {
                 }
                 for ex in exceptions {
                     match r.exceptions.iter_mut().find(|x| x.name == ex.name) {
-                        Some(x) if mode("exceptions") != Some("replace") => x.values.extend(ex.values),
+                        Some(x) if mode("exceptions") != Some("replace") => {
+                            x.values.extend(ex.values)
+                        }
                         Some(x) => *x = ex,
                         None => r.exceptions.push(ex),
                     }
@@ -409,10 +576,26 @@ impl RuleSet {
                 return;
             }
         } else if append || !overrides.is_empty() {
-            self.diag(Level::Error, file, line, label, "append or override of a rule that is not defined");
+            self.diag(
+                Level::Error,
+                file,
+                line,
+                label,
+                "append or override of a rule that is not defined",
+            );
             return;
-        } else if item.entries().iter().all(|e| e.key == "rule" || e.key == "enabled") {
-            self.diag(Level::Error, file, line, label, "enabled: set on a rule that is not defined");
+        } else if item
+            .entries()
+            .iter()
+            .all(|e| e.key == "rule" || e.key == "enabled")
+        {
+            self.diag(
+                Level::Error,
+                file,
+                line,
+                label,
+                "enabled: set on a rule that is not defined",
+            );
             return;
         }
         let mut missing = Vec::new();
@@ -422,7 +605,13 @@ impl RuleSet {
             }
         }
         if !missing.is_empty() {
-            self.diag(Level::Error, file, line, label, format!("missing {}", missing.join(", ")));
+            self.diag(
+                Level::Error,
+                file,
+                line,
+                label,
+                format!("missing {}", missing.join(", ")),
+            );
             return;
         }
         let prio_text = get("priority").unwrap_or_default();
@@ -440,8 +629,12 @@ impl RuleSet {
             enabled: item.get("enabled").and_then(Node::as_bool).unwrap_or(true),
             source: get("source").unwrap_or_else(|| "syscall".into()),
             exceptions,
-            skip_if_unknown_filter: item.get("skip-if-unknown-filter").and_then(Node::as_bool) == Some(true),
-            loc: Loc { file: file.into(), line },
+            skip_if_unknown_filter: item.get("skip-if-unknown-filter").and_then(Node::as_bool)
+                == Some(true),
+            loc: Loc {
+                file: file.into(),
+                line,
+            },
         };
         match self.rule_idx.get(&name).copied() {
             // A redefinition replaces the rule where it was.

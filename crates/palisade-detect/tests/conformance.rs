@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn suite() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/falco-k8saudit")).to_path_buf()
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/conformance/falco-k8saudit"
+    ))
+    .to_path_buf()
 }
 
 fn load(files: &[PathBuf]) -> RuleSet {
@@ -26,15 +30,30 @@ fn load(files: &[PathBuf]) -> RuleSet {
 #[test]
 fn falco_k8s_audit_suite() {
     let root = suite();
-    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(root.join("cases.json")).expect("conformance suite ../shared/conformance/falco-k8saudit is missing")).unwrap();
+    let cases: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("cases.json"))
+            .expect("conformance suite ../shared/conformance/falco-k8saudit is missing"),
+    )
+    .unwrap();
     assert!(cases.len() >= 45);
     let mut failed = Vec::new();
     for c in &cases {
         let name = c["name"].as_str().unwrap();
-        let files: Vec<PathBuf> = c["rules"].as_array().unwrap().iter().map(|r| root.join(r.as_str().unwrap())).collect();
+        let files: Vec<PathBuf> = c["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| root.join(r.as_str().unwrap()))
+            .collect();
         let set = load(&files);
         let engine = Engine::from_ruleset(&set);
-        let errors: Vec<String> = engine.compiled.diags.iter().filter(|d| d.level == palisade_detect::rules::Level::Error).map(|d| d.to_string()).collect();
+        let errors: Vec<String> = engine
+            .compiled
+            .diags
+            .iter()
+            .filter(|d| d.level == palisade_detect::rules::Level::Error)
+            .map(|d| d.to_string())
+            .collect();
         let text = std::fs::read_to_string(root.join(c["events"].as_str().unwrap())).unwrap();
         let host: Arc<str> = Arc::from("conformance");
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -72,7 +91,9 @@ fn falco_k8s_audit_suite() {
                 for (rule, count) in want.as_object().unwrap() {
                     let got = counts.get(rule).copied().unwrap_or(0);
                     if got != count.as_u64().unwrap() {
-                        problems.push(format!("rule {rule:?}: expected {count} alert(s), got {got} (all: {counts:?})"));
+                        problems.push(format!(
+                            "rule {rule:?}: expected {count} alert(s), got {got} (all: {counts:?})"
+                        ));
                     }
                 }
             }
@@ -84,7 +105,11 @@ fn falco_k8s_audit_suite() {
             failed.push(name.to_string());
         }
     }
-    println!("falco k8s audit conformance: {}/{} cases pass", cases.len() - failed.len(), cases.len());
+    println!(
+        "falco k8s audit conformance: {}/{} cases pass",
+        cases.len() - failed.len(),
+        cases.len()
+    );
     assert!(failed.is_empty(), "failing cases: {failed:?}");
 }
 
@@ -92,14 +117,27 @@ fn falco_k8s_audit_suite() {
 fn latest_upstream_rules_compile() {
     let root = suite().join("rules-latest");
     let mut total = (0, 0, 0, 0);
-    for f in ["falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml", "k8s_audit_rules.yaml"] {
+    for f in [
+        "falco_rules.yaml",
+        "falco-incubating_rules.yaml",
+        "falco-sandbox_rules.yaml",
+        "k8s_audit_rules.yaml",
+    ] {
         let set = load(&[root.join(f)]);
         let engine = Engine::from_ruleset(&set);
         let c = &engine.compiled;
         for d in &c.diags {
             println!("{d}");
         }
-        println!("{f}: {}/{} rules compiled ({} disabled), {}/{} macros compiled, {} lists", c.rules_compiled, c.rules_total, c.rules_disabled, c.macros_compiled, c.macros_total, c.lists_total);
+        println!(
+            "{f}: {}/{} rules compiled ({} disabled), {}/{} macros compiled, {} lists",
+            c.rules_compiled,
+            c.rules_total,
+            c.rules_disabled,
+            c.macros_compiled,
+            c.macros_total,
+            c.lists_total
+        );
         assert!(c.diags.is_empty(), "{f}: {} diagnostics", c.diags.len());
         assert_eq!(c.rules_compiled, c.rules_total, "{f}");
         assert_eq!(c.macros_compiled, c.macros_total, "{f}");

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod admission;
+mod detect;
 mod netpol;
 mod policy;
 mod rbac;
@@ -54,6 +55,9 @@ enum Command {
     /// Network policies: who can talk to whom and why, lint, diff, recommended policies from
     /// flow logs, and the impact of a change on observed flows.
     Netpol(netpol::NetpolArgs),
+    /// Falco-compatible threat detection over audit logs (files or the API server's audit
+    /// webhook) and recorded syscall/Tetragon events.
+    Detect(detect::DetectArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -224,6 +228,7 @@ fn main() -> ExitCode {
         Command::Admission(args) => admission::run(args),
         Command::Rbac(args) => rbac::run(args),
         Command::Netpol(args) => netpol::run(args),
+        Command::Detect(args) => detect::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

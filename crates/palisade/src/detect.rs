@@ -1,0 +1,441 @@
+//! `palisade detect`: Falco-compatible detection over Kubernetes audit logs and syscall event
+//! streams. Wiring only: the rule language, sources and server are in palisade-detect.
+
+use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use palisade_detect::engine::Alert;
+use palisade_detect::fields::{table, COMMON, SOURCES};
+use palisade_detect::input::parse;
+use palisade_detect::output::{render, Format, HttpOutput, RateLimiter};
+use palisade_detect::rules::Level;
+use palisade_detect::server::{start, ServeOptions, Sink};
+use palisade_detect::{Engine, Priority, RuleSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Args, Debug)]
+pub struct DetectArgs {
+    #[command(subcommand)]
+    command: DetectCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum DetectCommand {
+    /// Replay audit logs or recorded syscall/Tetragon events through the rules.
+    Run(RunArgs),
+    /// Serve the API server's audit webhook over HTTPS.
+    Serve(ServeArgs),
+    /// Load and check rule files (like `falco -V`).
+    Validate(ValidateArgs),
+    /// List the fields rules can use.
+    Fields(FieldsArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum OutFormat {
+    Json,
+    Text,
+}
+
+#[derive(Args, Debug)]
+struct RuleArgs {
+    /// Rule files, loaded in this order (like falco -r); repeat the flag.
+    #[arg(long = "rules", short = 'r', value_name = "FILE", required = true)]
+    rules: Vec<PathBuf>,
+    /// Skip rules below this priority (emergency … debug).
+    #[arg(long, value_name = "PRIORITY", default_value = "debug", value_parser = parse_priority)]
+    min_priority: Priority,
+}
+
+#[derive(Args, Debug)]
+struct OutputArgs {
+    #[arg(long, short = 'o', value_enum, default_value = "json")]
+    output: OutFormat,
+    /// Write alerts to this file instead of stdout (appended).
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Also POST each alert as JSON to this http:// endpoint (e.g. Falcosidekick).
+    #[arg(long, value_name = "URL")]
+    http_output: Option<String>,
+    /// Alerts waiting for the HTTP endpoint before new ones are dropped (and counted).
+    #[arg(long, default_value_t = 10_000)]
+    http_buffer: usize,
+    /// At most this many alerts per second per rule (0: unlimited); the excess is counted.
+    #[arg(long, default_value_t = 0.0)]
+    rate_limit: f64,
+    /// Burst allowed above the rate limit.
+    #[arg(long, default_value_t = 10.0)]
+    rate_burst: f64,
+    /// The hostname in alerts [default: this machine's].
+    #[arg(long)]
+    hostname: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    rules: RuleArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    /// Exit 1 when any alert was raised.
+    #[arg(long)]
+    fail_on_alert: bool,
+    /// Event files: audit Events (JSON lines or an EventList), Palisade syscall events or
+    /// Tetragon export (JSON lines); `-` for stdin.
+    #[arg(value_name = "EVENTS", required = true)]
+    events: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    rules: RuleArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[arg(long, default_value = "0.0.0.0:9765")]
+    listen: std::net::SocketAddr,
+    #[arg(long, value_name = "PEM", required = true)]
+    tls_cert: PathBuf,
+    #[arg(long, value_name = "PEM", required = true)]
+    tls_key: PathBuf,
+    /// Events the queue holds; a batch that does not fit is refused with 429 and counted.
+    #[arg(long, default_value_t = 100_000)]
+    queue: usize,
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Largest request body in MiB.
+    #[arg(long, default_value_t = 16)]
+    max_body_mib: usize,
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct FieldsArgs {
+    /// Only this source (syscall, k8s_audit).
+    #[arg(long)]
+    source: Option<String>,
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    output: OutFormat,
+}
+
+fn parse_priority(s: &str) -> Result<Priority, String> {
+    Priority::parse(s).ok_or_else(|| format!("unknown priority {s:?}: emergency, alert, critical, error, warning, notice, informational, debug"))
+}
+
+pub fn run(args: DetectArgs) -> Result<u8> {
+    match args.command {
+        DetectCommand::Run(a) => run_events(a),
+        DetectCommand::Serve(a) => serve(a),
+        DetectCommand::Validate(a) => validate(a),
+        DetectCommand::Fields(a) => fields(a),
+    }
+}
+
+/// Loads and compiles rules, printing every diagnostic; `None` when a rule had an error.
+fn load_rules(files: &[PathBuf]) -> Result<(Engine, bool)> {
+    let mut set = RuleSet::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        set.load(&f.display().to_string(), &text);
+    }
+    let engine = Engine::from_ruleset(&set);
+    let mut errors = false;
+    let mut stderr = std::io::stderr().lock();
+    for d in &engine.compiled.diags {
+        errors |= d.level == Level::Error;
+        let _ = writeln!(stderr, "{d}");
+    }
+    Ok((engine, errors))
+}
+
+fn hostname(h: &Option<String>) -> String {
+    h.clone()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "localhost".into())
+}
+
+struct Outputs {
+    format: Format,
+    writer: Mutex<Box<dyn Write + Send>>,
+    http: Option<HttpOutput>,
+    limiter: Option<Mutex<RateLimiter>>,
+    written: std::sync::atomic::AtomicU64,
+}
+
+impl Outputs {
+    fn new(o: &OutputArgs) -> Result<Outputs> {
+        let writer: Box<dyn Write + Send> = match &o.output_file {
+            Some(p) => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .with_context(|| format!("opening {}", p.display()))?,
+            ),
+            None => Box::new(std::io::stdout()),
+        };
+        let http = match &o.http_output {
+            Some(u) => Some(HttpOutput::new(u, o.http_buffer, 5).map_err(|e| anyhow::anyhow!(e))?),
+            None => None,
+        };
+        Ok(Outputs {
+            format: if o.output == OutFormat::Json {
+                Format::Json
+            } else {
+                Format::Text
+            },
+            writer: Mutex::new(writer),
+            http,
+            limiter: (o.rate_limit > 0.0)
+                .then(|| Mutex::new(RateLimiter::new(o.rate_limit, o.rate_burst))),
+            written: Default::default(),
+        })
+    }
+    fn emit(&self, a: Alert) {
+        if let Some(l) = &self.limiter {
+            if let Ok(mut l) = l.lock() {
+                if !l.allow(&a.rule) {
+                    return;
+                }
+            }
+        }
+        if let Ok(mut w) = self.writer.lock() {
+            let _ = writeln!(w, "{}", render(&a, self.format));
+        }
+        self.written
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = &self.http {
+            h.send(&a);
+        }
+    }
+    fn finish(self) -> String {
+        let mut notes = Vec::new();
+        if let Ok(mut w) = self.writer.lock() {
+            let _ = w.flush();
+        }
+        if let Some(l) = &self.limiter {
+            if let Ok(l) = l.lock() {
+                let n: u64 = l.dropped.values().sum();
+                if n > 0 {
+                    let mut per: Vec<String> =
+                        l.dropped.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+                    per.sort();
+                    notes.push(format!(
+                        "{n} alert(s) suppressed by the rate limit ({})",
+                        per.join(", ")
+                    ));
+                }
+            }
+        }
+        if let Some(h) = self.http {
+            let st = h.finish();
+            use std::sync::atomic::Ordering::Relaxed;
+            notes.push(format!(
+                "http output: {} sent, {} dropped (buffer full), {} dropped after retries, {} retries",
+                st.sent.load(Relaxed),
+                st.dropped_full.load(Relaxed),
+                st.dropped_failed.load(Relaxed),
+                st.retries.load(Relaxed)
+            ));
+        }
+        notes.join("\n")
+    }
+}
+
+fn run_events(a: RunArgs) -> Result<u8> {
+    let (mut engine, rule_errors) = load_rules(&a.rules.rules)?;
+    engine.min_priority = a.rules.min_priority;
+    let host = hostname(&a.out.hostname);
+    let host_arc: Arc<str> = Arc::from(host.as_str());
+    let outputs = Outputs::new(&a.out)?;
+    let mut input_errors = false;
+    let (mut events, mut alerts) = (0u64, 0u64);
+    let mut by_rule: std::collections::BTreeMap<String, u64> = Default::default();
+    for path in &a.events {
+        let (name, text) = if path.as_os_str() == "-" {
+            (
+                "<stdin>".to_string(),
+                std::io::read_to_string(std::io::stdin()).context("reading stdin")?,
+            )
+        } else {
+            (
+                path.display().to_string(),
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+            )
+        };
+        let parsed = parse(&text, &host_arc);
+        for (line, msg) in &parsed.errors {
+            input_errors = true;
+            eprintln!("{name}:{line}: error: {msg}");
+        }
+        if parsed.skipped > 0 {
+            eprintln!(
+                "{name}: note: {} event(s) of kinds without rules skipped",
+                parsed.skipped
+            );
+        }
+        for ev in &parsed.events {
+            events += 1;
+            if let Some(al) = engine.process(ev.as_event(), ev.time_ns(), ev.hostname()) {
+                alerts += 1;
+                *by_rule.entry(al.rule.clone()).or_default() += 1;
+                outputs.emit(al);
+            }
+        }
+    }
+    let notes = outputs.finish();
+    eprintln!(
+        "{events} event(s), {alerts} alert(s){}",
+        if by_rule.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ": {}",
+                by_rule
+                    .iter()
+                    .map(|(r, n)| format!("{r} ({n})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    if !notes.is_empty() {
+        eprintln!("{notes}");
+    }
+    if rule_errors || input_errors {
+        return Ok(EXIT_ERROR);
+    }
+    Ok(if a.fail_on_alert && alerts > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+fn serve(a: ServeArgs) -> Result<u8> {
+    let (mut engine, rule_errors) = load_rules(&a.rules.rules)?;
+    if rule_errors {
+        eprintln!("palisade: error: the rules have errors; not serving");
+        return Ok(EXIT_ERROR);
+    }
+    engine.min_priority = a.rules.min_priority;
+    let outputs = Arc::new(Outputs::new(&a.out)?);
+    let o2 = outputs.clone();
+    let sink: Sink = Arc::new(move |al| o2.emit(al));
+    let opts = ServeOptions {
+        listen: a.listen,
+        tls_cert: a.tls_cert,
+        tls_key: a.tls_key,
+        queue: a.queue,
+        workers: a.workers,
+        max_body: a.max_body_mib.saturating_mul(1 << 20),
+        hostname: hostname(&a.out.hostname),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let running = start(Arc::new(engine), opts, sink, None).await?;
+        eprintln!(
+            "palisade detect: listening on https://{} (POST /k8s-audit, GET /metrics)",
+            running.addr
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        let stats = running.stats.clone();
+        running.shutdown().await;
+        eprintln!(
+            "palisade detect: {} event(s) received, {} processed, {} dropped (queue full)",
+            stats.received.get(),
+            stats.processed.get(),
+            stats.dropped("queue_full")
+        );
+        anyhow::Ok(())
+    })?;
+    if let Ok(o) = Arc::try_unwrap(outputs) {
+        let notes = o.finish();
+        if !notes.is_empty() {
+            eprintln!("{notes}");
+        }
+    }
+    Ok(EXIT_CLEAN)
+}
+
+fn validate(a: ValidateArgs) -> Result<u8> {
+    let (engine, errors) = load_rules(&a.files)?;
+    let c = &engine.compiled;
+    let warnings = c.diags.iter().filter(|d| d.level == Level::Warning).count();
+    println!(
+        "{}: {}/{} rules compiled ({} disabled), {}/{} macros compiled, {} lists; {} error(s), {} warning(s)",
+        a.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "),
+        c.rules_compiled,
+        c.rules_total,
+        c.rules_disabled,
+        c.macros_compiled,
+        c.macros_total,
+        c.lists_total,
+        c.errors(),
+        warnings
+    );
+    Ok(if errors { EXIT_ERROR } else { EXIT_CLEAN })
+}
+
+fn fields(a: FieldsArgs) -> Result<u8> {
+    let sources: Vec<&str> = match &a.source {
+        Some(s) if table(s).is_some() => vec![s.as_str()],
+        Some(s) => {
+            eprintln!(
+                "palisade: error: unknown source {s:?} (known: {})",
+                SOURCES.join(", ")
+            );
+            return Ok(EXIT_ERROR);
+        }
+        None => SOURCES.to_vec(),
+    };
+    let mut out = String::new();
+    let mut json = Vec::new();
+    for s in sources {
+        let Some(t) = table(s) else { continue };
+        if a.output == OutFormat::Text {
+            out.push_str(&format!("Source {s}:\n"));
+        }
+        for d in t.iter().chain(COMMON) {
+            let arg = match d.arg {
+                palisade_detect::fields::Arg::None => "",
+                palisade_detect::fields::Arg::Index => "[n]",
+                palisade_detect::fields::Arg::Key => "[key]",
+                palisade_detect::fields::Arg::KeyRequired => "[key] (required)",
+                palisade_detect::fields::Arg::Pointer => "[/json/pointer] (required)",
+            };
+            if a.output == OutFormat::Text {
+                out.push_str(&format!(
+                    "  {}{arg:<1} ({}{}) {}\n",
+                    d.name,
+                    d.ty.as_str(),
+                    if d.list { ", list" } else { "" },
+                    d.desc
+                ));
+            } else {
+                json.push(serde_json::json!({"source": s, "name": d.name, "type": d.ty.as_str(), "list": d.list, "arg": arg, "desc": d.desc}));
+            }
+        }
+    }
+    if a.output == OutFormat::Json {
+        out = serde_json::to_string_pretty(&json)? + "\n";
+    }
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(EXIT_CLEAN)
+}
