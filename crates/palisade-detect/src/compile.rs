@@ -38,6 +38,9 @@ pub struct Check {
     pub arg: FArg,
     pub op: Op,
     pub rhs: Rhs,
+    /// Identical checks (the same macro inlined in many rules) share an id, so an event
+    /// evaluates each at most once.
+    pub id: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +80,8 @@ pub struct Compiled {
     pub rules: Vec<CompiledRule>,
     pub diags: Vec<Diag>,
     pub rules_total: usize,
+    /// Distinct checks over all enabled rules (the size of the per-event memo).
+    pub checks: usize,
     pub rules_compiled: usize,
     pub rules_disabled: usize,
     pub macros_total: usize,
@@ -219,6 +224,7 @@ impl Ctx<'_> {
                 arg: farg,
                 op: Op::Exists,
                 rhs: Rhs::None,
+                id: 0,
             });
         }
         let mut items = Vec::new();
@@ -307,6 +313,7 @@ impl Ctx<'_> {
             arg: farg,
             op: op.clone(),
             rhs,
+            id: 0,
         })
     }
 
@@ -717,5 +724,42 @@ pub fn compile(set: &RuleSet) -> Compiled {
             evt_types,
         });
     }
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for r in &mut out.rules {
+        number(&mut r.expr, &r.rule.source, &mut ids);
+    }
+    out.checks = ids.len();
     out
+}
+
+/// Gives identical checks the same id.
+fn number(e: &mut Expr, source: &str, ids: &mut HashMap<String, usize>) {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter_mut().for_each(|x| number(x, source, ids)),
+        Expr::Not(x) => number(x, source, ids),
+        Expr::Const(_) => {}
+        Expr::Check(c) => {
+            let key = format!(
+                "{source}\u{0}{}\u{0}{:?}\u{0}{:?}\u{0}{}",
+                c.def.name,
+                c.arg,
+                c.op,
+                rhs_key(&c.rhs)
+            );
+            let n = ids.len();
+            c.id = *ids.entry(key).or_insert(n);
+        }
+    }
+}
+
+fn rhs_key(r: &Rhs) -> String {
+    match r {
+        Rhs::Set(s) => {
+            let mut v: Vec<&String> = s.iter().collect();
+            v.sort();
+            format!("set{v:?}")
+        }
+        Rhs::Regex(re) => format!("re{}", re.as_str()),
+        other => format!("{other:?}"),
+    }
 }

@@ -4,11 +4,15 @@
 //! `json_output` shape.
 
 use crate::compile::{compile, Compiled, CompiledRule, FArg, Part};
-use crate::eval::{eval, Event, Vals};
+use crate::eval::{eval_memo, Event, Vals};
 use crate::rules::{Priority, RuleSet};
 use crate::time;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+
+thread_local! {
+    static MEMO: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 pub struct Engine {
     pub compiled: Compiled,
@@ -99,6 +103,15 @@ impl Engine {
 
     /// The first enabled rule (in load order) that matches, if any.
     pub fn matching(&self, ev: &dyn Event) -> Option<&CompiledRule> {
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            m.clear();
+            m.resize(self.compiled.checks, 0);
+            self.matching_with(ev, &mut m)
+        })
+    }
+
+    fn matching_with(&self, ev: &dyn Event, memo: &mut Vec<u8>) -> Option<&CompiledRule> {
         let src = ev.source();
         if src == "syscall" {
             let ty = ev.extract(
@@ -136,7 +149,7 @@ impl Engine {
                     (None, None) => break,
                 };
                 let r = &self.compiled.rules[next];
-                if r.rule.priority <= self.min_priority && eval(&r.expr, ev) {
+                if r.rule.priority <= self.min_priority && eval_memo(&r.expr, ev, memo) {
                     return Some(r);
                 }
             }
@@ -146,7 +159,7 @@ impl Engine {
             .get(src)?
             .iter()
             .map(|&i| &self.compiled.rules[i])
-            .find(|r| r.rule.priority <= self.min_priority && eval(&r.expr, ev))
+            .find(|r| r.rule.priority <= self.min_priority && eval_memo(&r.expr, ev, memo))
     }
 
     /// Matches and renders the alert.

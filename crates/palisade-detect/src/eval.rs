@@ -47,12 +47,32 @@ pub trait Event {
 }
 
 pub fn eval(e: &Expr, ev: &dyn Event) -> bool {
+    let mut memo = Vec::new();
+    eval_memo(e, ev, &mut memo)
+}
+
+/// Evaluates with a per-event memo of check results (0 unknown, 1 false, 2 true), indexed
+/// by check id; the caller clears it between events.
+pub fn eval_memo(e: &Expr, ev: &dyn Event, memo: &mut Vec<u8>) -> bool {
     match e {
         Expr::Const(b) => *b,
-        Expr::And(v) => v.iter().all(|x| eval(x, ev)),
-        Expr::Or(v) => v.iter().any(|x| eval(x, ev)),
-        Expr::Not(x) => !eval(x, ev),
-        Expr::Check(c) => check(c, ev),
+        Expr::And(v) => v.iter().all(|x| eval_memo(x, ev, memo)),
+        Expr::Or(v) => v.iter().any(|x| eval_memo(x, ev, memo)),
+        Expr::Not(x) => !eval_memo(x, ev, memo),
+        Expr::Check(c) => {
+            if c.id >= memo.len() {
+                memo.resize(c.id + 1, 0);
+            }
+            match memo[c.id] {
+                1 => false,
+                2 => true,
+                _ => {
+                    let r = check(c, ev);
+                    memo[c.id] = if r { 2 } else { 1 };
+                    r
+                }
+            }
+        }
     }
 }
 

@@ -111,6 +111,14 @@ pub fn parse(text: &str, host: &Arc<str>) -> Parsed {
         if l.is_empty() {
             continue;
         }
+        // Audit events are read lazily (members parsed when a rule needs them).
+        if l.contains("\"auditID\"") {
+            if let Ok(Some(ev)) = AuditEvent::parse(l, num + 1, host.clone()) {
+                num += 1;
+                out.events.push(AnyEvent::Audit(ev));
+                continue;
+            }
+        }
         match serde_json::from_str::<Value>(l) {
             Ok(v) => classify(v, i + 1, &mut num, host, &mut out),
             Err(e) => out.errors.push((i + 1, format!("not JSON: {e}"))),

@@ -5,11 +5,19 @@ use crate::compile::FArg;
 use crate::eval::{Event, Vals};
 use crate::fields::FieldDef;
 use crate::time;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::collections::HashMap;
 
 pub struct AuditEvent {
-    pub json: Value,
+    /// The event's JSON text.
+    raw: Box<str>,
+    /// Top-level members, parsed on first use (most rules read a few small members; the
+    /// request and response objects are parsed only when a rule reaches them).
+    /// (key, value text range in `raw`, parsed value).
+    top: Vec<(Box<str>, std::ops::Range<usize>, OnceCell<Value>)>,
     pub num: u64,
     /// Nanoseconds since the epoch (stageTimestamp, else requestReceivedTimestamp).
     pub time_ns: i64,
@@ -17,23 +25,100 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    /// `None` when the value is not an audit event (no `auditID`).
-    pub fn new(json: Value, num: u64, hostname: std::sync::Arc<str>) -> Option<AuditEvent> {
-        json.get("auditID")?;
-        let time_ns = ["stageTimestamp", "requestReceivedTimestamp"]
+    /// Reads one event's JSON text. `Ok(None)` when it is JSON but not an audit event (no
+    /// `auditID`).
+    pub fn parse(
+        raw: &str,
+        num: u64,
+        hostname: std::sync::Arc<str>,
+    ) -> Result<Option<AuditEvent>, String> {
+        // Borrow the members' text from `raw`; keep their byte ranges.
+        let map: HashMap<std::borrow::Cow<'_, str>, &RawValue> =
+            serde_json::from_str(raw).map_err(|e| format!("not a JSON object: {e}"))?;
+        if !map.contains_key("auditID") {
+            return Ok(None);
+        }
+        let base = raw.as_ptr() as usize;
+        let top: Vec<(Box<str>, std::ops::Range<usize>, OnceCell<Value>)> = map
+            .into_iter()
+            .map(|(k, v)| {
+                let start = v.get().as_ptr() as usize - base;
+                (
+                    Box::from(k.as_ref()),
+                    start..start + v.get().len(),
+                    OnceCell::new(),
+                )
+            })
+            .collect();
+        let mut ev = AuditEvent {
+            raw: raw.into(),
+            top,
+            num,
+            time_ns: 0,
+            hostname,
+        };
+        ev.time_ns = ["stageTimestamp", "requestReceivedTimestamp"]
             .iter()
             .find_map(|k| {
-                json.get(*k)
+                ev.top(k)
                     .and_then(Value::as_str)
                     .and_then(time::parse_rfc3339)
             })
             .unwrap_or(0);
-        Some(AuditEvent {
-            json,
-            num,
-            time_ns,
-            hostname,
-        })
+        Ok(Some(ev))
+    }
+
+    /// From an already parsed value (EventList items).
+    pub fn new(json: Value, num: u64, hostname: std::sync::Arc<str>) -> Option<AuditEvent> {
+        json.get("auditID")?;
+        AuditEvent::parse(&json.to_string(), num, hostname)
+            .ok()
+            .flatten()
+    }
+
+    /// A top-level member, parsed once.
+    pub fn top(&self, key: &str) -> Option<&Value> {
+        let (_, range, cell) = self.top.iter().find(|(k, _, _)| &**k == key)?;
+        Some(cell.get_or_init(|| {
+            serde_json::from_str(self.raw.get(range.clone()).unwrap_or("null"))
+                .unwrap_or(Value::Null)
+        }))
+    }
+
+    /// The value at a path of keys from the top.
+    pub fn at(&self, keys: &[&str]) -> Option<&Value> {
+        let (first, rest) = keys.split_first()?;
+        let mut cur = self.top(first)?;
+        for k in rest {
+            cur = cur.get(*k)?;
+        }
+        Some(cur)
+    }
+
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// An RFC 6901 JSON pointer from the top.
+    pub fn pointer(&self, p: &str) -> Option<&Value> {
+        if p.is_empty() {
+            return None;
+        }
+        let rest = p.strip_prefix('/')?;
+        let (first, tail) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let v = if first.contains('~') {
+            self.top(&first.replace("~1", "/").replace("~0", "~"))?
+        } else {
+            self.top(first)?
+        };
+        if tail.is_empty() {
+            Some(v)
+        } else {
+            v.pointer(tail)
+        }
     }
 }
 
@@ -49,22 +134,18 @@ fn text(v: &Value) -> Cow<'_, str> {
     }
 }
 
-fn get<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Value> {
-    let mut cur = v;
-    for k in keys {
-        cur = cur.get(*k)?;
-    }
-    Some(cur)
+fn get<'a>(e: &'a AuditEvent, keys: &[&str]) -> Option<&'a Value> {
+    e.at(keys)
 }
 
-fn scalar<'a>(v: &'a Value, keys: &[&str]) -> Vals<'a> {
+fn scalar<'a>(v: &'a AuditEvent, keys: &[&str]) -> Vals<'a> {
     match get(v, keys) {
         Some(x) => Vals::One(text(x)),
         None => Vals::None,
     }
 }
 
-fn list<'a>(v: &'a Value, keys: &[&str]) -> Vals<'a> {
+fn list<'a>(v: &'a AuditEvent, keys: &[&str]) -> Vals<'a> {
     match get(v, keys) {
         Some(Value::Array(a)) => Vals::Many(a.iter().map(text).collect()),
         _ => Vals::None,
@@ -101,13 +182,18 @@ fn walk<'a>(v: &'a Value, index: Option<usize>, keys: &[&str], out: &mut Vec<Opt
     out.push(Some(cur));
 }
 
-fn values<'a>(v: &'a Value, index: Option<usize>, keys: &[&str]) -> Option<Vec<Option<&'a Value>>> {
+fn values<'a>(
+    e: &'a AuditEvent,
+    index: Option<usize>,
+    keys: &[&str],
+) -> Option<Vec<Option<&'a Value>>> {
     // The walk's root must exist (requestObject.spec.containers, …).
     let mut out = Vec::new();
-    let mut cur = v;
-    for (i, k) in keys.iter().enumerate() {
+    let (first, rest) = keys.split_first()?;
+    let mut cur = e.top(first)?;
+    for (i, k) in rest.iter().enumerate() {
         if cur.is_array() {
-            walk(cur, index, &keys[i..], &mut out);
+            walk(cur, index, &rest[i..], &mut out);
             return Some(out);
         }
         cur = cur.get(*k)?;
@@ -142,7 +228,7 @@ fn repo(image: &str) -> &str {
     no_tag.split('@').next().unwrap_or(no_tag)
 }
 
-fn containers<'a>(v: &'a Value, list: &str, idx: Option<usize>, field: &str) -> Vals<'a> {
+fn containers<'a>(v: &'a AuditEvent, list: &str, idx: Option<usize>, field: &str) -> Vals<'a> {
     let base = ["requestObject", "spec", list];
     let sub = |keys: &[&str]| -> Option<Vec<Option<&'a Value>>> {
         let mut k: Vec<&str> = base.to_vec();
@@ -249,7 +335,7 @@ fn containers<'a>(v: &'a Value, list: &str, idx: Option<usize>, field: &str) -> 
     }
 }
 
-fn subject_names<'a>(v: &'a Value, kind: &str) -> Vals<'a> {
+fn subject_names<'a>(v: &'a AuditEvent, kind: &str) -> Vals<'a> {
     let Some(subjects) = get(v, &["requestObject", "subjects"]).and_then(Value::as_array) else {
         return Vals::Many(Vec::new());
     };
@@ -274,21 +360,13 @@ fn subject_names<'a>(v: &'a Value, kind: &str) -> Vals<'a> {
     )
 }
 
-/// Resolves an RFC 6901 JSON pointer.
-pub fn pointer<'a>(v: &'a Value, p: &str) -> Option<&'a Value> {
-    if p.is_empty() {
-        return Some(v);
-    }
-    v.pointer(p)
-}
-
 impl Event for AuditEvent {
     fn source(&self) -> &str {
         "k8s_audit"
     }
 
     fn extract(&self, def: &FieldDef, arg: &FArg) -> Vals<'_> {
-        let v = &self.json;
+        let v = self;
         let name = def.name;
         if let Some(rest) = name.strip_prefix("ka.req.pod.") {
             for list in ["containers", "initContainers", "ephemeralContainers"] {
@@ -390,7 +468,8 @@ impl Event for AuditEvent {
                 match get(v, &["requestObject", "spec", "containers"]).and_then(Value::as_array) {
                     Some(cs) => {
                         let any = cs.iter().any(|c| {
-                            get(c, &["securityContext", "privileged"]).and_then(Value::as_bool)
+                            c.pointer("/securityContext/privileged")
+                                .and_then(Value::as_bool)
                                 == Some(true)
                         });
                         Vals::One(Cow::Borrowed(if any { "true" } else { "false" }))
@@ -496,13 +575,13 @@ impl Event for AuditEvent {
             }
             "ka.cluster.name" => scalar(v, &["annotations", "cluster_name"]),
             "jevt.value" => match arg {
-                FArg::Key(p) => match pointer(v, p) {
+                FArg::Key(p) => match self.pointer(p) {
                     Some(x) => Vals::One(text(x)),
                     None => Vals::None,
                 },
                 _ => Vals::None,
             },
-            "jevt.obj" => Vals::One(Cow::Owned(v.to_string())),
+            "jevt.obj" => Vals::One(Cow::Borrowed(self.raw())),
             "jevt.time" | "evt.time" => Vals::One(Cow::Owned(time::hms(self.time_ns))),
             "jevt.time.iso8601" | "evt.time.iso8601" => {
                 Vals::One(Cow::Owned(time::iso8601(self.time_ns)))
@@ -518,7 +597,7 @@ impl Event for AuditEvent {
     }
 }
 
-fn rules_field<'a>(v: &'a Value, idx: Option<usize>, key: &str) -> Vals<'a> {
+fn rules_field<'a>(v: &'a AuditEvent, idx: Option<usize>, key: &str) -> Vals<'a> {
     match values(v, idx, &["requestObject", "rules", key]) {
         Some(arr) => Vals::Many(
             arr.into_iter()

@@ -304,6 +304,24 @@ async fn audit(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
         }
     };
     let mut parsed = Parsed::default();
+    // Fast path: an EventList whose items are read lazily.
+    #[derive(serde::Deserialize)]
+    struct RawList {
+        items: Vec<Box<serde_json::value::RawValue>>,
+    }
+    if let Ok(list) = serde_json::from_str::<RawList>(text) {
+        for item in list.items {
+            let num = st.next.fetch_add(1, Ordering::Relaxed) + 1;
+            match crate::k8saudit::AuditEvent::parse(item.get(), num, st.host.clone()) {
+                Ok(Some(ev)) => parsed.events.push(AnyEvent::Audit(ev)),
+                Ok(None) => parsed
+                    .errors
+                    .push((1, "an EventList item without auditID".into())),
+                Err(e) => parsed.errors.push((1, e)),
+            }
+        }
+        return enqueue(&st, parsed);
+    }
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(v) => {
             let mut num = st.next.load(Ordering::Relaxed);
@@ -318,6 +336,10 @@ async fn audit(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
             );
         }
     }
+    enqueue(&st, parsed)
+}
+
+fn enqueue(st: &AppState, parsed: Parsed) -> Response {
     if !parsed.errors.is_empty() && parsed.events.is_empty() {
         st.stats.rejected_requests.fetch_add(1, Ordering::Relaxed);
         let msgs: Vec<String> = parsed.errors.iter().map(|(_, m)| m.clone()).collect();

@@ -66,7 +66,7 @@ impl SyscallEvent {
         let s = |k: &str| {
             self.fields
                 .get(k)
-                .and_then(|v| text(v))
+                .and_then(text)
                 .map(|c| c.into_owned())
         };
         match name {
