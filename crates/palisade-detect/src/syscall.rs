@@ -63,12 +63,7 @@ impl SyscallEvent {
     }
 
     fn derived(&self, name: &str) -> Option<String> {
-        let s = |k: &str| {
-            self.fields
-                .get(k)
-                .and_then(text)
-                .map(|c| c.into_owned())
-        };
+        let s = |k: &str| self.fields.get(k).and_then(text).map(|c| c.into_owned());
         match name {
             "proc.cmdline" => {
                 let n = s("proc.name")?;
