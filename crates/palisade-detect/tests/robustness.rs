@@ -6,7 +6,10 @@ use palisade_detect::input::parse;
 use palisade_detect::{Engine, RuleSet};
 use std::sync::Arc;
 
-const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance/falco-k8saudit");
+const SUITE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/conformance/falco-k8saudit"
+);
 
 struct Rng(u64);
 impl Rng {
@@ -18,7 +21,31 @@ impl Rng {
     }
 }
 
-const TOKENS: &[&str] = &["(", ")", " and ", " or not ", "\"", "'", "[", "]", "%", "%ka.", " in (", ",", "\n- rule: x\n", "append: true", "{", "}", "null", "- ", ": ", "\\", "jevt.value[", "~1", "evt.arg."];
+const TOKENS: &[&str] = &[
+    "(",
+    ")",
+    " and ",
+    " or not ",
+    "\"",
+    "'",
+    "[",
+    "]",
+    "%",
+    "%ka.",
+    " in (",
+    ",",
+    "\n- rule: x\n",
+    "append: true",
+    "{",
+    "}",
+    "null",
+    "- ",
+    ": ",
+    "\\",
+    "jevt.value[",
+    "~1",
+    "evt.arg.",
+];
 
 fn mutate(rng: &mut Rng, s: &str) -> String {
     let mut s = s.to_string();
@@ -43,11 +70,15 @@ fn mutate(rng: &mut Rng, s: &str) -> String {
 #[test]
 fn mutated_rules_and_events_never_panic() {
     let rules = std::fs::read_to_string(format!("{SUITE}/rules/k8s_audit_rules.yaml")).unwrap();
-    let events: String = ["create_nginx_pod_privileged.json", "create_cluster_role_wildcard_resources.json", "create_configmap_sensitive_values.json"]
-        .iter()
-        .map(|f| std::fs::read_to_string(format!("{SUITE}/events/{f}")).unwrap())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let events: String = [
+        "create_nginx_pod_privileged.json",
+        "create_cluster_role_wildcard_resources.json",
+        "create_configmap_sensitive_values.json",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(format!("{SUITE}/events/{f}")).unwrap())
+    .collect::<Vec<_>>()
+    .join("\n");
     let host: Arc<str> = Arc::from("t");
     let mut base = RuleSet::new();
     base.load("r.yaml", &rules);
@@ -63,8 +94,12 @@ fn mutated_rules_and_events_never_panic() {
         let e = Engine::from_ruleset(&set);
         let evs = mutate(&mut rng, &events);
         for ev in parse(&evs, &host).events {
-            let _ = e.process(ev.as_event(), ev.time_ns(), "t").map(|a| a.to_json());
-            let _ = engine.process(ev.as_event(), ev.time_ns(), "t").map(|a| a.to_json());
+            let _ = e
+                .process(ev.as_event(), ev.time_ns(), "t")
+                .map(|a| a.to_json());
+            let _ = engine
+                .process(ev.as_event(), ev.time_ns(), "t")
+                .map(|a| a.to_json());
         }
         let _ = i;
     }
