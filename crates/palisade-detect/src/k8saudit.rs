@@ -5,11 +5,9 @@ use crate::compile::FArg;
 use crate::eval::{Event, Vals};
 use crate::fields::FieldDef;
 use crate::time;
-use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::collections::HashMap;
 
 pub struct AuditEvent {
     /// The event's JSON text.
@@ -17,7 +15,7 @@ pub struct AuditEvent {
     /// Top-level members, parsed on first use (most rules read a few small members; the
     /// request and response objects are parsed only when a rule reaches them).
     /// (key, value text range in `raw`, parsed value).
-    top: Vec<(Box<str>, std::ops::Range<usize>, OnceCell<Value>)>,
+    top: Vec<(Key, std::ops::Range<usize>, OnceCell<Value>)>,
     pub num: u64,
     /// Nanoseconds since the epoch (stageTimestamp, else requestReceivedTimestamp).
     pub time_ns: i64,
@@ -32,23 +30,14 @@ impl AuditEvent {
         num: u64,
         hostname: std::sync::Arc<str>,
     ) -> Result<Option<AuditEvent>, String> {
-        // Borrow the members' text from `raw`; keep their byte ranges.
-        let map: HashMap<std::borrow::Cow<'_, str>, &RawValue> =
-            serde_json::from_str(raw).map_err(|e| format!("not a JSON object: {e}"))?;
-        if !map.contains_key("auditID") {
+        // Locate the top-level members without parsing them (see `scan_members`).
+        let members = scan_members(raw)?;
+        if !members.iter().any(|(k, _)| k.get(raw) == "auditID") {
             return Ok(None);
         }
-        let base = raw.as_ptr() as usize;
-        let top: Vec<(Box<str>, std::ops::Range<usize>, OnceCell<Value>)> = map
+        let top: Vec<(Key, std::ops::Range<usize>, OnceCell<Value>)> = members
             .into_iter()
-            .map(|(k, v)| {
-                let start = v.get().as_ptr() as usize - base;
-                (
-                    Box::from(k.as_ref()),
-                    start..start + v.get().len(),
-                    OnceCell::new(),
-                )
-            })
+            .map(|(k, r)| (k, r, OnceCell::new()))
             .collect();
         let mut ev = AuditEvent {
             raw: raw.into(),
@@ -78,7 +67,7 @@ impl AuditEvent {
 
     /// A top-level member, parsed once.
     pub fn top(&self, key: &str) -> Option<&Value> {
-        let (_, range, cell) = self.top.iter().find(|(k, _, _)| &**k == key)?;
+        let (_, range, cell) = self.top.iter().find(|(k, _, _)| k.get(&self.raw) == key)?;
         Some(cell.get_or_init(|| {
             serde_json::from_str(self.raw.get(range.clone()).unwrap_or("null"))
                 .unwrap_or(Value::Null)
@@ -368,6 +357,26 @@ impl Event for AuditEvent {
     fn extract(&self, def: &FieldDef, arg: &FArg) -> Vals<'_> {
         let v = self;
         let name = def.name;
+        // The fields nearly every rule reads, checked first (string matches are sequential).
+        match name {
+            "jevt.value" => {
+                return match arg {
+                    FArg::Key(p) => match self.pointer(p) {
+                        Some(x) => Vals::One(text(x)),
+                        None => Vals::None,
+                    },
+                    _ => Vals::None,
+                }
+            }
+            "ka.verb" => return scalar(v, &["verb"]),
+            "ka.target.resource" => return scalar(v, &["objectRef", "resource"]),
+            "ka.user.name" => return scalar(v, &["user", "username"]),
+            "ka.target.subresource" => return scalar(v, &["objectRef", "subresource"]),
+            "ka.target.name" => return scalar(v, &["objectRef", "name"]),
+            "ka.target.namespace" => return scalar(v, &["objectRef", "namespace"]),
+            "ka.response.code" => return scalar(v, &["responseStatus", "code"]),
+            _ => {}
+        }
         if let Some(rest) = name.strip_prefix("ka.req.pod.") {
             for list in ["containers", "initContainers", "ephemeralContainers"] {
                 if let Some(field) = rest.strip_prefix(list).and_then(|r| r.strip_prefix('.')) {
@@ -632,4 +641,175 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A member name: a span of the event text, or decoded when it had escapes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Key {
+    Span(std::ops::Range<usize>),
+    Owned(Box<str>),
+}
+
+impl Key {
+    pub fn get<'a>(&'a self, raw: &'a str) -> &'a str {
+        match self {
+            Key::Span(r) => raw.get(r.clone()).unwrap_or(""),
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+/// Splits a JSON object's text into its top-level members (key, value byte range) with a
+/// structural scan: strings (with escapes) and nesting are followed exactly, but values are
+/// not parsed here; each is parsed with serde_json when a rule first reads it (a member that
+/// then fails to parse is absent). Errors name the byte offset.
+pub fn scan_members(raw: &str) -> Result<Vec<(Key, std::ops::Range<usize>)>, String> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    let ws = |i: &mut usize| {
+        while *i < b.len() && matches!(b[*i], b' ' | b'\t' | b'\n' | b'\r') {
+            *i += 1;
+        }
+    };
+    // Index just past the string starting at `i` (a quote); also whether it had escapes.
+    let string = |i: usize| -> Result<(usize, bool), String> {
+        let mut j = i + 1;
+        let mut escaped = false;
+        while j < b.len() {
+            match b[j] {
+                b'"' => return Ok((j + 1, escaped)),
+                b'\\' => {
+                    escaped = true;
+                    j += 2;
+                }
+                c if c < 0x20 => return Err(format!("control character in a string at byte {j}")),
+                _ => j += 1,
+            }
+        }
+        Err(format!("unterminated string at byte {i}"))
+    };
+    ws(&mut i);
+    if b.get(i) != Some(&b'{') {
+        return Err("not a JSON object".into());
+    }
+    i += 1;
+    let mut out = Vec::new();
+    loop {
+        ws(&mut i);
+        match b.get(i) {
+            Some(b'}') if out.is_empty() => {
+                i += 1;
+                break;
+            }
+            Some(b'"') => {}
+            _ => return Err(format!("expected a member name at byte {i}")),
+        }
+        let (end, escaped) = string(i)?;
+        let key = if escaped {
+            Key::Owned(
+                serde_json::from_str::<String>(&raw[i..end])
+                    .map_err(|e| format!("bad member name at byte {i}: {e}"))?
+                    .into_boxed_str(),
+            )
+        } else {
+            Key::Span(i + 1..end - 1)
+        };
+        i = end;
+        ws(&mut i);
+        if b.get(i) != Some(&b':') {
+            return Err(format!("expected ':' at byte {i}"));
+        }
+        i += 1;
+        ws(&mut i);
+        let start = i;
+        match b.get(i) {
+            Some(b'"') => i = string(i)?.0,
+            Some(b'{') | Some(b'[') => {
+                let mut stack: Vec<u8> = Vec::new();
+                loop {
+                    match b.get(i) {
+                        None => return Err(format!("unterminated value starting at byte {start}")),
+                        Some(b'"') => {
+                            i = string(i)?.0;
+                            continue;
+                        }
+                        Some(&c @ (b'{' | b'[')) => {
+                            if stack.len() >= 256 {
+                                return Err(format!("nesting deeper than 256 at byte {i}"));
+                            }
+                            stack.push(if c == b'{' { b'}' } else { b']' });
+                        }
+                        Some(&c @ (b'}' | b']')) => {
+                            if stack.pop() != Some(c) {
+                                return Err(format!("mismatched '{}' at byte {i}", c as char));
+                            }
+                            if stack.is_empty() {
+                                i += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            Some(_) => {
+                while i < b.len() && !matches!(b[i], b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
+                    i += 1;
+                }
+                if i == start {
+                    return Err(format!("missing value at byte {i}"));
+                }
+            }
+            None => return Err("unexpected end of input".into()),
+        }
+        out.push((key, start..i));
+        ws(&mut i);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => {
+                i += 1;
+                break;
+            }
+            _ => return Err(format!("expected ',' or '}}' at byte {i}")),
+        }
+    }
+    ws(&mut i);
+    if i != b.len() {
+        return Err(format!("trailing characters at byte {i}"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_members() {
+        let raw =
+            r#" {"a": {"x": [1, "}]\"", {"y": null}]}, "b\u0041": "s,}", "c": 12.5e3 , "d": true}"#;
+        let m = scan_members(raw).unwrap();
+        let keys: Vec<&str> = m.iter().map(|(k, _)| k.get(raw)).collect();
+        assert_eq!(keys, ["a", "bA", "c", "d"]);
+        assert_eq!(&raw[m[0].1.clone()], r#"{"x": [1, "}]\"", {"y": null}]}"#);
+        assert_eq!(&raw[m[1].1.clone()], r#""s,}""#);
+        assert_eq!(&raw[m[2].1.clone()], "12.5e3");
+        for bad in [
+            "",
+            "[]",
+            "{",
+            r#"{"a"}"#,
+            r#"{"a": [}"#,
+            r#"{"a": "x}"#,
+            r#"{"a": 1} x"#,
+            r#"{"a": 1,}"#,
+            r#"{"a":}"#,
+        ] {
+            assert!(scan_members(bad).is_err(), "{bad}");
+        }
+        assert_eq!(scan_members("{}").unwrap().len(), 0);
+        let deep = format!("{{\"a\": {}{}}}", "[".repeat(300), "]".repeat(300));
+        assert!(scan_members(&deep).is_err());
+    }
 }
