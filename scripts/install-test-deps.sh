@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond the Rust toolchain: real tools and servers from
+# Debian's packages. Idempotent: a tool already on PATH is not installed again. Used by
+# scripts/test.sh (the README's test command) and therefore by .ci/run.
+#
+# Add a test dependency here, as one `need` line: the command that must exist, and the Debian
+# package that provides it.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+
+missing_pkgs=()
+need() { # need COMMAND DEBIAN_PACKAGE
+  command -v "$1" >/dev/null 2>&1 || missing_pkgs+=("$2")
+}
+
+need promtool prometheus # the admission and detect tests lint /metrics with `promtool check metrics`
+
+if [ "${#missing_pkgs[@]}" -gt 0 ]; then
+  echo "installing test dependencies (Debian): ${missing_pkgs[*]}"
+  apt_log="$(mktemp)"
+  if ! { $SUDO apt-get update -qq &&
+         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}"; } >"$apt_log" 2>&1; then
+    cat "$apt_log" >&2
+    echo "could not install ${missing_pkgs[*]} (Debian packages); the tests that use them would fail" >&2
+    exit 1
+  fi
+  rm -f "$apt_log"
+fi
+promtool --version 2>&1 | head -1
