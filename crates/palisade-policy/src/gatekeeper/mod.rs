@@ -38,6 +38,7 @@
 pub mod constraint;
 mod gkcel;
 pub mod matching;
+mod negation;
 mod rego;
 mod sprintf;
 pub mod suite;

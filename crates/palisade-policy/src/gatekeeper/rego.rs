@@ -119,19 +119,34 @@ impl RegoProgram {
                 });
             }
         }
-        let compat = |src: &str| {
-            if v1 {
-                src.to_string()
+        // OPA's parser corner cases (v0), then `not` as OPA's compiler rewrites it; a
+        // variable only a negation could bind is OPA's compile error, so ours too.
+        let compat = |src: &str, lib: Option<usize>| {
+            let src = if v1 {
+                std::borrow::Cow::Borrowed(src)
             } else {
-                opa_compat(src).into_owned()
+                opa_compat(src)
+            };
+            let text = super::negation::hoist_negated_calls(&src, v1);
+            match super::negation::unsafe_negated_vars(&text, v1).first() {
+                Some(u) => Err(RegoError {
+                    lib,
+                    line: u.line,
+                    col: u.col,
+                    message: format!(
+                        "var {} is unsafe: it occurs only inside `not`, which cannot bind it (OPA refuses the module)",
+                        u.name
+                    ),
+                }),
+                None => Ok(text),
             }
         };
         let package = engine
-            .add_policy(ENTRY_FILE.to_string(), compat(rego))
+            .add_policy(ENTRY_FILE.to_string(), compat(rego, None)?)
             .map_err(|e| positioned(None, &e))?;
         for (i, lib) in libs.iter().enumerate() {
             let lib_package = engine
-                .add_policy(lib_file(i), compat(lib))
+                .add_policy(lib_file(i), compat(lib, Some(i))?)
                 .map_err(|e| positioned(Some(i), &e))?;
             // Gatekeeper only accepts libraries under `package lib.…`.
             if lib_package != "data.lib" && !lib_package.starts_with("data.lib.") {
