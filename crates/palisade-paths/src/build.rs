@@ -418,7 +418,8 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
             let apparmor = fs
                 .iter()
                 .find(|f| {
-                    f.check == "PSS106" && (f.path.starts_with(&c.path) || !f.path.contains("ontainers["))
+                    f.check == "PSS106"
+                        && (f.path.starts_with(&c.path) || !f.path.contains("ontainers["))
                 })
                 .copied();
             let root = fs
@@ -469,7 +470,9 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                             .map(Node::items)
                             .unwrap_or(&[])
                             .iter()
-                            .filter_map(|s| s.at(&["secret", "name"]).and_then(Node::scalar_string)),
+                            .filter_map(|s| {
+                                s.at(&["secret", "name"]).and_then(Node::scalar_string)
+                            }),
                     )
                 {
                     if let Some(&(_, sv)) = secret_jewels
@@ -539,7 +542,11 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
                     let n = e
                         .at(&["valueFrom", "secretKeyRef", "name"])
                         .and_then(Node::scalar_string)?;
-                    Some((n, palisade_model::node::index(&c.path(&["env"]), i), e.pos.line))
+                    Some((
+                        n,
+                        palisade_model::node::index(&c.path(&["env"]), i),
+                        e.pos.line,
+                    ))
                 })
                 .chain(
                     c.node
@@ -682,7 +689,17 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         }
     }
 
-    rbac_edges(&mut g, &rbac, objects, &pods, &pods_by_ns, &secret_jewels, admin, node, &mut stats);
+    rbac_edges(
+        &mut g,
+        &rbac,
+        objects,
+        &pods,
+        &pods_by_ns,
+        &secret_jewels,
+        admin,
+        node,
+        &mut stats,
+    );
     network_edges(&mut g, &net, &engine, objects, &pods, internet, &mut stats);
     if let Some(alerts) = inputs.alerts {
         alert_edges(&mut g, alerts, &pods, internet, inputs, &mut stats);
@@ -710,7 +727,10 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
 
 /// The rule of `role` that allows the request, by index.
 fn allowing_rule(rbac: &Rbac, role: usize, req: &Request) -> Option<usize> {
-    rbac.roles[role].rules.iter().position(|r| rule_allows(r, req))
+    rbac.roles[role]
+        .rules
+        .iter()
+        .position(|r| rule_allows(r, req))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -771,7 +791,8 @@ fn rbac_edges(
     for (ns, name) in &rbac.service_accounts {
         identity(g, &Subject::service_account(ns, name));
     }
-    let group_vertex = |g: &Graph, name: &str| g.find(&format!("identity:{}", Subject::group(name)));
+    let group_vertex =
+        |g: &Graph, name: &str| g.find(&format!("identity:{}", Subject::group(name)));
     let authenticated = group_vertex(g, "system:authenticated");
     let all_sas = group_vertex(g, "system:serviceaccounts");
     let member = g.facts(vec![Fact {
@@ -822,28 +843,29 @@ fn rbac_edges(
     }
     stats.identities = ids.len();
 
-    let grant = |g: &mut Graph, bi: usize, role: usize, ri: usize, what: String, extra: Vec<Fact>| {
-        let b = &rbac.bindings[bi];
-        let r = &rbac.roles[role];
-        let mut facts = vec![
-            Fact {
-                object: b.label(),
-                path: "roleRef".into(),
-                source: b.origin.source.clone(),
-                line: b.origin.line,
-                rule: what.clone(),
-            },
-            Fact {
-                object: r.label(),
-                path: format!("rules[{ri}]"),
-                source: r.origin.source.clone(),
-                line: r.origin.line,
-                rule: r.rules[ri].summary(),
-            },
-        ];
-        facts.extend(extra);
-        g.facts(facts)
-    };
+    let grant =
+        |g: &mut Graph, bi: usize, role: usize, ri: usize, what: String, extra: Vec<Fact>| {
+            let b = &rbac.bindings[bi];
+            let r = &rbac.roles[role];
+            let mut facts = vec![
+                Fact {
+                    object: b.label(),
+                    path: "roleRef".into(),
+                    source: b.origin.source.clone(),
+                    line: b.origin.line,
+                    rule: what.clone(),
+                },
+                Fact {
+                    object: r.label(),
+                    path: format!("rules[{ri}]"),
+                    source: r.origin.source.clone(),
+                    line: r.origin.line,
+                    rule: r.rules[ri].summary(),
+                },
+            ];
+            facts.extend(extra);
+            g.facts(facts)
+        };
     let pod_creators = [
         ("", "pods"),
         ("apps", "deployments"),
@@ -876,7 +898,14 @@ fn rbac_edges(
         // Cluster-admin equivalent.
         if cluster {
             if let Some(ri) = allows("*", "*", "*", None, None) {
-                let e = grant(g, bi, role, ri, "every verb on every resource".into(), vec![]);
+                let e = grant(
+                    g,
+                    bi,
+                    role,
+                    ri,
+                    "every verb on every resource".into(),
+                    vec![],
+                );
                 g.edge(pv, admin, EdgeKind::ADMIN_EQUIVALENT, e);
             }
         }
@@ -968,7 +997,14 @@ fn rbac_edges(
             }
             // Impersonating service accounts.
             if let Some(ri) = allows("impersonate", "", "serviceaccounts", Some(ns), None) {
-                let e = grant(g, bi, role, ri, format!("impersonate service accounts in {ns}"), vec![]);
+                let e = grant(
+                    g,
+                    bi,
+                    role,
+                    ri,
+                    format!("impersonate service accounts in {ns}"),
+                    vec![],
+                );
                 for (sns, sa) in rbac
                     .service_accounts
                     .range((ns.to_string(), String::new())..)
@@ -995,7 +1031,14 @@ fn rbac_edges(
         if cluster {
             for res in ["users", "groups"] {
                 if let Some(ri) = allows("impersonate", "", res, None, None) {
-                    let e = grant(g, bi, role, ri, format!("impersonate any of {res} (system:masters included)"), vec![]);
+                    let e = grant(
+                        g,
+                        bi,
+                        role,
+                        ri,
+                        format!("impersonate any of {res} (system:masters included)"),
+                        vec![],
+                    );
                     g.edge(pv, admin, EdgeKind::IDENTITY_IMPERSONATE, e);
                     continue;
                 }
@@ -1028,14 +1071,22 @@ fn rbac_edges(
                 RoleKind::Role => "roles",
                 RoleKind::ClusterRole => "clusterroles",
             };
-            allows("bind", RBAC, res, ns, Some(name)).or_else(|| allows("escalate", RBAC, res, ns, Some(name)))
+            allows("bind", RBAC, res, ns, Some(name))
+                .or_else(|| allows("escalate", RBAC, res, ns, Some(name)))
         };
         if cluster {
             if let (Some(ri), Some(_)) = (
                 allows("create", RBAC, "clusterrolebindings", None, None),
                 can_bind(None, RoleKind::ClusterRole, "cluster-admin"),
             ) {
-                let e = grant(g, bi, role, ri, "bind cluster-admin cluster-wide".into(), vec![]);
+                let e = grant(
+                    g,
+                    bi,
+                    role,
+                    ri,
+                    "bind cluster-admin cluster-wide".into(),
+                    vec![],
+                );
                 g.edge(pv, admin, EdgeKind::ROLE_BIND, e);
                 continue;
             }
@@ -1069,7 +1120,14 @@ fn rbac_edges(
             ) else {
                 continue;
             };
-            let e = grant(g, bi, role, ri, format!("bind {} to itself", r.label()), vec![]);
+            let e = grant(
+                g,
+                bi,
+                role,
+                ri,
+                format!("bind {} to itself", r.label()),
+                vec![],
+            );
             g.edge(pv, qv, EdgeKind::ROLE_BIND, e);
         }
     }
@@ -1124,9 +1182,18 @@ fn network_edges(
     let classes = connlist::classes(engine);
     let with_endpoints: Vec<&Vec<usize>> = classes
         .iter()
-        .filter(|c| c.iter().any(|w| of_wl.get(w).is_some_and(|ps| ps.iter().any(|&p| !pods[p].endpoints.is_empty()))))
+        .filter(|c| {
+            c.iter().any(|w| {
+                of_wl
+                    .get(w)
+                    .is_some_and(|ps| ps.iter().any(|&p| !pods[p].endpoints.is_empty()))
+            })
+        })
         .collect();
-    let with_containers: Vec<&Vec<usize>> = classes.iter().filter(|c| c.iter().any(|w| of_wl.contains_key(w))).collect();
+    let with_containers: Vec<&Vec<usize>> = classes
+        .iter()
+        .filter(|c| c.iter().any(|w| of_wl.contains_key(w)))
+        .collect();
     for cs in &with_containers {
         let s = Endpoint::Workload(cs[0]);
         for cd in &with_endpoints {
@@ -1195,7 +1262,9 @@ fn network_edges(
                 if w.namespace != svc.namespace || !sel.matches(&w.labels) {
                     continue;
                 }
-                let Some(ports) = exposed.get(&wi) else { continue };
+                let Some(ports) = exposed.get(&wi) else {
+                    continue;
+                };
                 let allowed = engine
                     .allowed(Endpoint::IngressController, Endpoint::Workload(wi))
                     .intersect(ports);
@@ -1237,8 +1306,13 @@ fn network_edges(
             HashMap::new()
         }
     };
-    for o in objects.iter().filter(|o| o.kind == "Service" && o.api_version == "v1") {
-        let Some(ty @ ("LoadBalancer" | "NodePort")) = o.root.at(&["spec", "type"]).and_then(Node::as_str) else {
+    for o in objects
+        .iter()
+        .filter(|o| o.kind == "Service" && o.api_version == "v1")
+    {
+        let Some(ty @ ("LoadBalancer" | "NodePort")) =
+            o.root.at(&["spec", "type"]).and_then(Node::as_str)
+        else {
             continue;
         };
         let ns = ns_of(o);
@@ -1263,7 +1337,9 @@ fn network_edges(
             if w.namespace != ns || !sel.matches(&w.labels) {
                 continue;
             }
-            let Some(open) = external.get(&wi) else { continue };
+            let Some(open) = external.get(&wi) else {
+                continue;
+            };
             let targets: Vec<u16> = svc
                 .ports
                 .iter()
@@ -1292,7 +1368,12 @@ fn service_fact(objects: &[Object], ns: &str, name: &str) -> Fact {
         .iter()
         .find(|o| o.kind == "Service" && ns_of(o) == ns && o.name == name)
     {
-        Some(o) => obj_fact(o, "spec.selector", o.locate(&["spec", "selector"]).line, "selects the workload"),
+        Some(o) => obj_fact(
+            o,
+            "spec.selector",
+            o.locate(&["spec", "selector"]).line,
+            "selects the workload",
+        ),
         None => Fact {
             object: format!("Service {ns}/{name}"),
             path: String::new(),

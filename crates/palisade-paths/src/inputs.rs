@@ -103,11 +103,13 @@ pub fn parse_alerts(text: &str, source: &str) -> Alerts {
                 .filter(|s| !s.is_empty() && *s != "<NA>")
         };
         // Syscall alerts name the pod; audit alerts about a pod name it as the target.
-        let pod = f("k8s.pod.name").map(|p| (f("k8s.ns.name"), p)).or_else(|| {
-            (f("ka.target.resource") == Some("pods"))
-                .then(|| f("ka.target.name").map(|p| (f("ka.target.namespace"), p)))
-                .flatten()
-        });
+        let pod = f("k8s.pod.name")
+            .map(|p| (f("k8s.ns.name"), p))
+            .or_else(|| {
+                (f("ka.target.resource") == Some("pods"))
+                    .then(|| f("ka.target.name").map(|p| (f("ka.target.namespace"), p)))
+                    .flatten()
+            });
         let Some((Some(ns), pod)) = pod else {
             out.without_pod += 1;
             continue;
@@ -327,7 +329,11 @@ pub fn parse_config(text: &str, source: &str) -> Config {
         return out;
     }
     for j in list.items() {
-        let s = |k: &str| j.get(k).and_then(Node::scalar_string).filter(|s| !s.is_empty());
+        let s = |k: &str| {
+            j.get(k)
+                .and_then(Node::scalar_string)
+                .filter(|s| !s.is_empty())
+        };
         match (s("kind"), s("namespace"), s("name")) {
             (Some(kind), Some(namespace), Some(name)) => out.crown_jewels.push(JewelRef {
                 kind,

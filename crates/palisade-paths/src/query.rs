@@ -29,7 +29,9 @@ fn towards(g: &Graph, targets: &[u32], removed: &[bool]) -> Towards {
             queue.push_back(t);
         }
     }
+    let mut order = Vec::new();
     while let Some(t) = queue.pop_front() {
+        order.push(t);
         for &ei in &g.inc[t as usize] {
             if removed.get(ei as usize).copied().unwrap_or(false) {
                 continue;
@@ -37,8 +39,31 @@ fn towards(g: &Graph, targets: &[u32], removed: &[bool]) -> Towards {
             let f = g.edges[ei as usize].from as usize;
             if dist[f] == NONE {
                 dist[f] = dist[t as usize] + 1;
-                next[f] = ei;
                 queue.push_back(f as u32);
+            }
+        }
+    }
+    // Among the shortest, the most likely: in order of distance, each vertex takes the
+    // next edge with the highest likelihood × the best of what follows (ties: first edge).
+    let mut best = vec![0.0f64; n];
+    for &v in &order {
+        let d = dist[v as usize];
+        if d == 0 {
+            best[v as usize] = 1.0;
+            continue;
+        }
+        for &ei in &g.out[v as usize] {
+            if removed.get(ei as usize).copied().unwrap_or(false) {
+                continue;
+            }
+            let e = &g.edges[ei as usize];
+            if dist[e.to as usize] != d - 1 {
+                continue;
+            }
+            let p = e.kind.info().likelihood * best[e.to as usize];
+            if next[v as usize] == NONE || p > best[v as usize] {
+                best[v as usize] = p;
+                next[v as usize] = ei;
             }
         }
     }
@@ -123,7 +148,9 @@ pub fn resolve_from(g: &Graph, spec: &str) -> Result<Vec<u32>, String> {
     } else if let Some(u) = spec.strip_prefix("user:") {
         g.find(&format!("identity:User {u}")).into_iter().collect()
     } else if let Some(gr) = spec.strip_prefix("group:") {
-        g.find(&format!("identity:Group {gr}")).into_iter().collect()
+        g.find(&format!("identity:Group {gr}"))
+            .into_iter()
+            .collect()
     } else {
         g.find(spec).into_iter().collect()
     };
@@ -182,12 +209,18 @@ pub fn resolve_to(g: &mut Graph, spec: &str) -> Result<Vec<usize>, String> {
 fn sources(g: &Graph, from: &From) -> Vec<u32> {
     match from {
         From::Internet => g.find("internet").into_iter().collect(),
+        // The control plane's own users and groups (`system:…`) are not footholds.
         From::AnyFoothold => (0..g.vertices.len() as u32)
             .filter(|&v| {
-                matches!(
-                    g.vertices[v as usize].kind,
-                    VertexKind::Internet | VertexKind::Pod | VertexKind::Identity
-                )
+                let x = &g.vertices[v as usize];
+                match x.kind {
+                    VertexKind::Internet | VertexKind::Pod => true,
+                    VertexKind::Identity => {
+                        !(x.key.starts_with("identity:User system:")
+                            || x.key.starts_with("identity:Group system:"))
+                    }
+                    _ => false,
+                }
             })
             .collect(),
         From::Vertices(v) => v.clone(),
@@ -196,7 +229,12 @@ fn sources(g: &Graph, from: &From) -> Vec<u32> {
 
 /// The shortest path from every source to every chosen jewel it reaches, sorted by risk
 /// (highest first), then hops, then source.
-pub fn shortest_paths(g: &Graph, from: &From, jewels: &[usize], removed: &[bool]) -> Vec<AttackPath> {
+pub fn shortest_paths(
+    g: &Graph,
+    from: &From,
+    jewels: &[usize],
+    removed: &[bool],
+) -> Vec<AttackPath> {
     let srcs = sources(g, from);
     let mut out = Vec::new();
     for &j in jewels {
@@ -420,7 +458,9 @@ pub fn chokepoints(g: &Graph, from: &From, jewels: &[usize], max: usize) -> Chok
                     best = Some((cut, e, after));
                 }
             }
-            let Some((cut, mut e, mut after)) = best else { break };
+            let Some((cut, mut e, mut after)) = best else {
+                break;
+            };
             if cut == 0 {
                 // No single fix disconnects a pair: take the edge most shortest paths use.
                 let mut uses: BTreeMap<u32, usize> = BTreeMap::new();

@@ -162,7 +162,12 @@ pub fn diff_text(d: &PathDiff) -> String {
 }
 
 /// The HTML page: the union of the paths as a graph, the path list and the chokepoints.
-pub fn html(g: &Graph, paths: &[AttackPath], chokepoints: Option<&Chokepoints>, title: &str) -> String {
+pub fn html(
+    g: &Graph,
+    paths: &[AttackPath],
+    chokepoints: Option<&Chokepoints>,
+    title: &str,
+) -> String {
     let mut ids: HashMap<u32, usize> = HashMap::new();
     let mut nodes: Vec<HtmlNode> = Vec::new();
     let mut edges: Vec<HtmlEdge> = Vec::new();

@@ -311,7 +311,10 @@ fn identity_impersonate() {
     );
     assert_eq!(f[0].object, "ClusterRoleBinding impersonator");
     assert_eq!((f[0].source.as_str(), f[0].line), (src.as_str(), 10));
-    assert_eq!((f[1].object.as_str(), f[1].path.as_str()), ("ClusterRole impersonator", "rules[0]"));
+    assert_eq!(
+        (f[1].object.as_str(), f[1].path.as_str()),
+        ("ClusterRole impersonator", "rules[0]")
+    );
     assert_eq!(f[1].line, 1);
     one(
         &g,
@@ -332,7 +335,12 @@ fn permission_discover() {
     );
     assert_eq!(
         fact(&f[0]),
-        ("RoleBinding attacks/reader", "subjects", 9, "binds Role attacks/reader")
+        (
+            "RoleBinding attacks/reader",
+            "subjects",
+            9,
+            "binds Role attacks/reader"
+        )
     );
 }
 
@@ -433,7 +441,12 @@ fn share_ps_namespace() {
     );
     assert_eq!(
         fact(&e[0].2[0]),
-        ("Pod attacks/shared", "spec.shareProcessNamespace", 6, "PAL116")
+        (
+            "Pod attacks/shared",
+            "spec.shareProcessNamespace",
+            6,
+            "PAL116"
+        )
     );
 }
 
@@ -446,7 +459,10 @@ fn token_bruteforce() {
         "permissionset:RoleBinding attacks/getter",
         "identity:ServiceAccount attacks/deployer",
     );
-    assert_eq!(f[0].rule, "get secrets in attacks (token Secret deployer-token)");
+    assert_eq!(
+        f[0].rule,
+        "get secrets in attacks (token Secret deployer-token)"
+    );
     assert!(edges(&g, EdgeKind::TOKEN_LIST).is_empty());
 }
 
