@@ -3,6 +3,7 @@
 //! ten CEL/Rego policies), and the time of each unit.
 //!
 //!   cargo bench -p palisade-admission --bench evaluate
+//!   ITERATIONS=50 valgrind --tool=callgrind target/release/deps/evaluate-*   # a profile
 
 use palisade_admission::config::AdmissionConfig;
 use palisade_admission::engine::Admission;
@@ -15,7 +16,11 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let cfg = AdmissionConfig::load(&root.join("bench/admission/admission.yaml")).expect("config");
     let admission = Admission::load(cfg).expect("policies load");
-    let iterations = 2000;
+    let iterations: usize = std::env::var("ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let unit_runs = iterations.div_ceil(10);
     for name in [
         "pod-create.json",
         "pod-create-compliant.json",
@@ -34,7 +39,7 @@ fn main() {
             let _ = std::hint::black_box(admission.validate_now(&req, None));
             times.push(t.elapsed());
         }
-        for _ in 0..200 {
+        for _ in 0..unit_runs {
             for (u, d) in admission.unit_timings(&req, None) {
                 *units.entry(u).or_default() += d;
             }
@@ -45,7 +50,10 @@ fn main() {
         let mut by_cost: Vec<_> = units.into_iter().collect();
         by_cost.sort_by_key(|u| std::cmp::Reverse(u.1));
         for (u, d) in by_cost {
-            println!("    {u:<45} {:>7.1} µs", d.as_secs_f64() * 1e6 / 200.0);
+            println!(
+                "    {u:<45} {:>7.1} µs",
+                d.as_secs_f64() * 1e6 / unit_runs as f64
+            );
         }
     }
 }

@@ -3,6 +3,12 @@
 //! concurrent requests never interleave and a crash loses at most the line being written.
 //! A write error is returned to the caller, which counts it; it never panics.
 //!
+//! The server writes through a [`QueuedLog`]: requests hand their serialized line to a
+//! bounded queue and one writer thread writes them, so no request waits for the disk. A
+//! full queue drops the line and counts it (`decision_log_dropped_total`), a failed write is
+//! counted (`decision_log_errors_total`), and closing the queue (at shutdown) writes every
+//! line still queued before it returns.
+//!
 //! Rotation is by size: before a line would take the file past `max_bytes`, `path.(N-1)`
 //! becomes `path.N` … `path` becomes `path.1` (the oldest, `path.N`, is overwritten) and a new
 //! `path` is opened. A line longer than `max_bytes` gets a file of its own. A restarted
@@ -16,7 +22,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -27,6 +33,9 @@ pub struct DecisionLogConfig {
     pub max_bytes: u64,
     /// Rotated files kept (`path.1` is the newest).
     pub max_files: u32,
+    /// Lines the server may hold waiting for the writer; past it lines are dropped and
+    /// counted. At least 1.
+    pub queue_lines: u32,
 }
 
 impl Default for DecisionLogConfig {
@@ -35,6 +44,7 @@ impl Default for DecisionLogConfig {
             path: "-".into(),
             max_bytes: 100 * 1024 * 1024,
             max_files: 5,
+            queue_lines: 8192,
         }
     }
 }
@@ -155,14 +165,17 @@ impl DecisionLog {
     /// Writes one record as one compact JSON line, flushed. An error (serializing, rotating,
     /// writing) is returned, and the line is not counted in [`Self::lines_written`].
     pub fn write(&self, record: &Value) -> io::Result<()> {
-        let mut line = serde_json::to_vec(record)?;
-        line.push(b'\n');
+        self.write_line(&line_of(record)?)
+    }
+
+    /// Writes one line made by [`line_of`] (ending in a newline), as [`Self::write`] does.
+    pub fn write_line(&self, line: &[u8]) -> io::Result<()> {
         let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *sink {
             Sink::Off => return Ok(()),
             Sink::Stdout => {
                 let mut out = io::stdout().lock();
-                out.write_all(&line)?;
+                out.write_all(line)?;
                 out.flush()?;
             }
             Sink::File {
@@ -185,7 +198,7 @@ impl DecisionLog {
                         (*file, *size) = open_append(path)?;
                         *reopen = false;
                     }
-                    file.write_all(&line)
+                    file.write_all(line)
                         .and_then(|()| file.flush())
                         .map_err(|e| with_path(path, e))
                 })();
@@ -204,13 +217,147 @@ impl DecisionLog {
     pub fn lines_written(&self) -> u64 {
         self.lines.load(Ordering::Relaxed)
     }
+
+    fn is_off(&self) -> bool {
+        matches!(
+            *self.sink.lock().unwrap_or_else(|e| e.into_inner()),
+            Sink::Off
+        )
+    }
+}
+
+/// One record as a compact JSON line ending in a newline.
+pub fn line_of(record: &Value) -> io::Result<Vec<u8>> {
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+enum Message {
+    Line(Vec<u8>),
+    /// Answered once every line queued before it is written.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+/// How a [`QueuedLog`] reports what it could not write.
+pub trait LogCounters: Send + Sync + 'static {
+    /// A line dropped because the queue was full.
+    fn dropped(&self);
+    /// A line the writer failed to write (the error is logged once per failure).
+    fn failed(&self, error: &io::Error);
+}
+
+/// A bounded queue in front of a [`DecisionLog`] with one writer thread (see the module
+/// documentation).
+pub struct QueuedLog {
+    log: Arc<DecisionLog>,
+    tx: Mutex<Option<std::sync::mpsc::SyncSender<Message>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    counters: Arc<dyn LogCounters>,
+}
+
+impl std::fmt::Debug for QueuedLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedLog").field("log", &self.log).finish()
+    }
+}
+
+impl QueuedLog {
+    /// Starts the writer thread for `log`, with room for `capacity` waiting lines.
+    pub fn start(
+        log: DecisionLog,
+        capacity: usize,
+        counters: Arc<dyn LogCounters>,
+    ) -> io::Result<QueuedLog> {
+        let log = Arc::new(log);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(capacity.max(1));
+        let writer = if log.is_off() {
+            None
+        } else {
+            let (log, counters) = (log.clone(), counters.clone());
+            Some(
+                std::thread::Builder::new()
+                    .name("decision-log".into())
+                    .spawn(move || {
+                        // Ends when every sender is gone and the queue is empty.
+                        for m in rx {
+                            match m {
+                                Message::Line(line) => {
+                                    if let Err(e) = log.write_line(&line) {
+                                        counters.failed(&e);
+                                    }
+                                }
+                                Message::Flush(done) => {
+                                    let _ = done.send(());
+                                }
+                            }
+                        }
+                    })?,
+            )
+        };
+        Ok(QueuedLog {
+            log,
+            tx: Mutex::new(writer.is_some().then_some(tx)),
+            writer: Mutex::new(writer),
+            counters,
+        })
+    }
+
+    /// Queues one record. Never blocks: a full queue (or a closed log) drops the line and
+    /// counts it; a record that cannot be serialized is counted as a failed write.
+    pub fn write(&self, record: &Value) {
+        let line = match line_of(record) {
+            Ok(l) => l,
+            Err(e) => return self.counters.failed(&e),
+        };
+        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        let sent = match &*tx {
+            Some(tx) => tx.try_send(Message::Line(line)).is_ok(),
+            None => self.log.is_off(),
+        };
+        drop(tx);
+        if !sent {
+            self.counters.dropped();
+        }
+    }
+
+    /// Waits until every line queued before this call is written (or failed).
+    pub fn flush(&self) {
+        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(tx) = tx {
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            if tx.send(Message::Flush(done_tx)).is_ok() {
+                let _ = done_rx.recv();
+            }
+        }
+    }
+
+    /// Stops taking lines, writes every queued one and stops the writer. Later records are
+    /// dropped and counted.
+    pub fn close(&self) {
+        drop(self.tx.lock().unwrap_or_else(|e| e.into_inner()).take());
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
+    }
+
+    /// Lines written so far.
+    pub fn lines_written(&self) -> u64 {
+        self.log.lines_written()
+    }
+}
+
+impl Drop for QueuedLog {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::sync::Arc;
 
     fn count_lines(p: &Path) -> usize {
         std::fs::read_to_string(p)
@@ -232,6 +379,7 @@ mod tests {
             path: path.display().to_string(),
             max_bytes: 1000,
             max_files: 50,
+            ..DecisionLogConfig::default()
         };
         let log = DecisionLog::open(&cfg).unwrap();
         for i in 0..200 {
@@ -257,6 +405,7 @@ mod tests {
             path: path2.display().to_string(),
             max_bytes: 500,
             max_files: 3,
+            ..DecisionLogConfig::default()
         })
         .unwrap();
         for i in 0..200 {
@@ -280,6 +429,7 @@ mod tests {
             path: path.display().to_string(),
             max_bytes: 505,
             max_files: 2,
+            ..DecisionLogConfig::default()
         })
         .unwrap();
         log.write(&json!({"new": 1})).unwrap();
@@ -300,6 +450,7 @@ mod tests {
                 path: path.display().to_string(),
                 max_bytes: 0,
                 max_files: 0,
+                ..DecisionLogConfig::default()
             })
             .unwrap(),
         );
@@ -363,6 +514,7 @@ mod tests {
             path: path.display().to_string(),
             max_bytes: 20,
             max_files: 2,
+            ..DecisionLogConfig::default()
         })
         .unwrap();
         log.write(&json!({"a": "0123456789"})).unwrap();
@@ -376,6 +528,122 @@ mod tests {
         log.write(&json!({"c": 1})).unwrap();
         assert_eq!(log.lines_written(), 2);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"c\":1}\n");
+    }
+
+    #[derive(Default)]
+    struct Counted {
+        dropped: AtomicU64,
+        failed: AtomicU64,
+    }
+
+    impl LogCounters for Counted {
+        fn dropped(&self) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        fn failed(&self, _: &io::Error) {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn queued(path: &Path, capacity: usize) -> (QueuedLog, Arc<Counted>) {
+        let log = DecisionLog::open(&DecisionLogConfig {
+            path: path.display().to_string(),
+            max_bytes: 0,
+            ..DecisionLogConfig::default()
+        })
+        .unwrap();
+        let counters = Arc::new(Counted::default());
+        (
+            QueuedLog::start(log, capacity, counters.clone()).unwrap(),
+            counters,
+        )
+    }
+
+    #[test]
+    fn queued_lines_are_all_written_by_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.log");
+        let (q, counters) = queued(&path, 10_000);
+        for i in 0..2000 {
+            q.write(&json!({"i": i}));
+        }
+        q.flush();
+        assert_eq!(count_lines(&path), 2000, "flush waits for the queue");
+        for i in 0..3000 {
+            q.write(&json!({"i": i}));
+        }
+        q.close();
+        assert_eq!(count_lines(&path), 5000, "close writes what is queued");
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 0);
+        // After close nothing is written, and every record is counted as dropped.
+        q.write(&json!({"late": true}));
+        assert_eq!(count_lines(&path), 5000);
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 1);
+        assert_eq!(q.lines_written(), 5000);
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.log");
+        let (q, counters) = queued(&path, 1);
+        // Hold the sink so the writer blocks on its first line.
+        let sink = q.log.sink.lock().unwrap();
+        for i in 0..10 {
+            q.write(&json!({"i": i}));
+        }
+        drop(sink);
+        q.close();
+        let dropped = counters.dropped.load(Ordering::Relaxed);
+        assert!(
+            dropped >= 8,
+            "at most one line waits, one is being written: {dropped}"
+        );
+        assert_eq!(
+            count_lines(&path) as u64 + dropped,
+            10,
+            "every line written or counted"
+        );
+        assert_eq!(counters.failed.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn queued_write_failures_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("logs");
+        std::fs::create_dir(&sub).unwrap();
+        let path = sub.join("d.log");
+        let log = DecisionLog::open(&DecisionLogConfig {
+            path: path.display().to_string(),
+            max_bytes: 20,
+            max_files: 2,
+            ..DecisionLogConfig::default()
+        })
+        .unwrap();
+        let counters = Arc::new(Counted::default());
+        let q = QueuedLog::start(log, 16, counters.clone()).unwrap();
+        q.write(&json!({"a": "0123456789"}));
+        q.flush();
+        std::fs::remove_dir_all(&sub).unwrap();
+        q.write(&json!({"b": "0123456789"}));
+        q.flush();
+        assert_eq!(counters.failed.load(Ordering::Relaxed), 1);
+        std::fs::create_dir(&sub).unwrap();
+        q.write(&json!({"c": 1}));
+        q.close();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"c\":1}\n");
+        assert_eq!(q.lines_written(), 2);
+    }
+
+    #[test]
+    fn an_off_log_queues_nothing() {
+        let q = QueuedLog::start(DecisionLog::disabled(), 4, Arc::new(Counted::default())).unwrap();
+        for _ in 0..10 {
+            q.write(&json!({}));
+        }
+        q.flush();
+        q.close();
+        assert_eq!(q.lines_written(), 0);
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub struct Metrics {
     reloads: Family<Labels, Counter>,
     ready: Gauge,
     log_errors: Counter,
+    log_dropped: Counter,
     cert_reloads: Family<Labels, Counter>,
     /// Label sets created per bounded family.
     sets: [AtomicUsize; 4],
@@ -122,6 +123,7 @@ impl Metrics {
         let reloads = Family::<Labels, Counter>::default();
         let ready = Gauge::default();
         let log_errors = Counter::default();
+        let log_dropped = Counter::default();
         let cert_reloads = Family::<Labels, Counter>::default();
         let p = "palisade_admission_";
         registry.register(
@@ -180,6 +182,11 @@ impl Metrics {
             log_errors.clone(),
         );
         registry.register(
+            format!("{p}decision_log_dropped"),
+            "Decision log lines dropped because the write queue was full or closed",
+            log_dropped.clone(),
+        );
+        registry.register(
             format!("{p}certificate_reloads"),
             "Serving certificate reloads, by result",
             cert_reloads.clone(),
@@ -197,6 +204,7 @@ impl Metrics {
             reloads,
             ready,
             log_errors,
+            log_dropped,
             cert_reloads,
             sets: Default::default(),
         }
@@ -297,6 +305,19 @@ impl Metrics {
         self.log_errors.inc();
     }
 
+    /// A decision log line dropped (queue full or closed).
+    pub fn decision_log_dropped(&self) {
+        self.log_dropped.inc();
+    }
+
+    /// Counters the decision-log writer thread updates.
+    pub fn log_counters(&self) -> std::sync::Arc<dyn crate::decision_log::LogCounters> {
+        std::sync::Arc::new(LogCounterHandles {
+            errors: self.log_errors.clone(),
+            dropped: self.log_dropped.clone(),
+        })
+    }
+
     /// A serving certificate reload, `result="success"` or `"failure"`.
     pub fn cert_reload(&self, ok: bool) {
         let r = if ok { "success" } else { "failure" };
@@ -312,6 +333,23 @@ impl Metrics {
             return String::new();
         }
         to_prometheus_text(&open_metrics)
+    }
+}
+
+/// The decision-log counters, shared with its writer thread.
+struct LogCounterHandles {
+    errors: Counter,
+    dropped: Counter,
+}
+
+impl crate::decision_log::LogCounters for LogCounterHandles {
+    fn dropped(&self) {
+        self.dropped.inc();
+    }
+
+    fn failed(&self, error: &std::io::Error) {
+        self.errors.inc();
+        tracing::error!("decision log write failed: {error}");
     }
 }
 
@@ -410,6 +448,7 @@ mod tests {
         m.reload(true);
         m.set_ready(true);
         m.decision_log_error();
+        m.decision_log_dropped();
         m.cert_reload(false);
     }
 
@@ -419,7 +458,7 @@ mod tests {
         // Before anything happened only the unlabelled families show (prometheus-client
         // writes a labelled family once it has a label set).
         let empty = families(&m.encode());
-        assert_eq!(empty.len(), 4, "{empty:?}");
+        assert_eq!(empty.len(), 5, "{empty:?}");
         record_everything(&m);
         let t = m.encode();
         assert!(!t.contains("# EOF") && !t.contains("# UNIT"), "{t}");
@@ -438,6 +477,7 @@ mod tests {
             ("reloads_total", "counter"),
             ("ready", "gauge"),
             ("decision_log_errors_total", "counter"),
+            ("decision_log_dropped_total", "counter"),
             ("certificate_reloads_total", "counter"),
         ];
         assert_eq!(f.len(), expected.len(), "{f:?}");
@@ -515,6 +555,7 @@ mod tests {
         assert_eq!(v(r#"reloads_total{result="success"}"#), Some(2.0));
         assert_eq!(v("ready"), Some(0.0));
         assert_eq!(v("decision_log_errors_total"), Some(2.0));
+        assert_eq!(v("decision_log_dropped_total"), Some(2.0));
         assert_eq!(
             v(r#"certificate_reloads_total{result="failure"}"#),
             Some(2.0)

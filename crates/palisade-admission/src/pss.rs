@@ -476,15 +476,26 @@ impl PodSecurity {
             .and_then(Value::as_object);
         let policy = policy_for(labels, &self.cfg.defaults);
         out.label_errors = policy.errors.clone();
+        // Enforce, warn and audit usually ask for the same level and version: each distinct
+        // one is evaluated once per request.
+        let mut seen: Vec<(LevelVersion, Option<Violations>)> = Vec::with_capacity(3);
+        let mut at = |lv: LevelVersion| -> Option<Violations> {
+            if let Some((_, v)) = seen.iter().find(|(l, _)| *l == lv) {
+                return v.clone();
+            }
+            let v = self.violations(lv, object);
+            seen.push((lv, v.clone()));
+            v
+        };
         if is_pod {
             out.enforce_policy = Some(policy.enforce.to_string());
-            out.enforce = self.violations(policy.enforce, object);
+            out.enforce = at(policy.enforce);
         }
         // PSA does not repeat the enforce message as a warning.
         if !(is_pod && policy.warn == policy.enforce && out.enforce.is_some()) {
-            out.warn = self.violations(policy.warn, object);
+            out.warn = at(policy.warn);
         }
-        out.audit = self.violations(policy.audit, object);
+        out.audit = at(policy.audit);
         out
     }
 

@@ -30,7 +30,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::AdmissionConfig;
-use crate::decision_log::DecisionLog;
+use crate::decision_log::{DecisionLog, QueuedLog};
 use crate::engine::{Admission, Outcome, Progress, VerdictKind};
 use crate::metrics::{Metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 use crate::namespaces::NamespaceCache;
@@ -70,29 +70,37 @@ impl ServeOptions {
 pub struct AppState {
     admission: RwLock<Arc<Admission>>,
     pub metrics: Metrics,
-    log: DecisionLog,
+    log: QueuedLog,
     pub namespaces: NamespaceCache,
     ready: AtomicBool,
     config_path: Option<PathBuf>,
 }
 
 impl AppState {
+    /// Fails only if the decision-log writer thread cannot be started.
     pub fn new(
         admission: Admission,
         log: DecisionLog,
         namespaces: NamespaceCache,
         config_path: Option<PathBuf>,
-    ) -> AppState {
+    ) -> std::io::Result<AppState> {
         let metrics = Metrics::new();
         metrics.set_policies_loaded(admission.policy_count());
-        AppState {
+        let queue = admission.config.decision_log.queue_lines as usize;
+        let log = QueuedLog::start(log, queue, metrics.log_counters())?;
+        Ok(AppState {
             admission: RwLock::new(Arc::new(admission)),
             metrics,
             log,
             namespaces,
             ready: AtomicBool::new(false),
             config_path,
-        }
+        })
+    }
+
+    /// Waits until every decision-log line queued so far is written.
+    pub fn flush_log(&self) {
+        self.log.flush();
     }
 
     /// The current policy set.
@@ -311,10 +319,8 @@ fn record(
             m.patch_ops(o.patch.len());
         }
     }
-    if let Err(e) = state.log.write(&h.record) {
-        m.decision_log_error();
-        tracing::error!("decision log write failed: {e}");
-    }
+    // Queued: the writer thread writes it; drops and failures are counted in /metrics.
+    state.log.write(&h.record);
 }
 
 /// `palisade admission review`: one AdmissionReview through the same path, no server.
@@ -486,10 +492,14 @@ impl Running {
         self.state.set_ready(false);
         self.handle.graceful_shutdown(Some(self.grace));
         self.watcher.abort();
-        match self.task.await {
+        let result = match self.task.await {
             Ok(r) => r,
             Err(e) => Err(std::io::Error::other(e.to_string())),
-        }
+        };
+        // Every request has been answered: write what the decision log still holds.
+        let state = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.log.close()).await;
+        result
     }
 
     /// Open connections.
@@ -520,12 +530,10 @@ pub async fn start(
     };
     let tls = tls_config(&opts.tls_cert, &opts.tls_key)?;
     let rustls_config = RustlsConfig::from_config(tls);
-    let state = Arc::new(AppState::new(
-        admission,
-        log,
-        namespaces,
-        opts.config.clone(),
-    ));
+    let state = Arc::new(
+        AppState::new(admission, log, namespaces, opts.config.clone())
+            .map_err(|e| anyhow::anyhow!("decision log: {e}"))?,
+    );
 
     let handle: Handle<SocketAddr> = Handle::new();
     let app = router(state.clone());

@@ -67,6 +67,7 @@ fn busy_metrics() -> Metrics {
     m.reload(false);
     m.set_ready(true);
     m.decision_log_error();
+    m.decision_log_dropped();
     m.cert_reload(true);
     m.cert_reload(false);
     m
@@ -76,7 +77,7 @@ fn busy_metrics() -> Metrics {
 fn promtool_accepts_the_metrics() {
     let text = busy_metrics().encode();
     let families = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
-    assert_eq!(families, 12, "{text}");
+    assert_eq!(families, 13, "{text}");
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("metrics.prom");

@@ -206,6 +206,7 @@ async fn real_reviews_over_tls() {
     assert_eq!(v["response"]["allowed"], true, "{v}");
 
     // The decision log has one line per request with the fields the issue asks for.
+    running.state.flush_log();
     let log = env.decision_log();
     assert_eq!(log.len(), 8, "{log:#?}");
     let first = &log[0];
@@ -334,6 +335,7 @@ async fn bad_requests_get_400_and_are_logged() {
     // The connection survives bad requests, and good ones still work.
     let v = validate(&mut c, review("pod-create-compliant.json")).await;
     assert_eq!(v["response"]["allowed"], true);
+    running.state.flush_log();
     let log = env.decision_log();
     assert_eq!(log.len(), cases.len() + 1);
     assert!(log[0]["error"].as_str().unwrap().contains("not valid JSON"));
@@ -504,6 +506,8 @@ async fn shutdown_drains_in_flight_requests() {
         total += t.await.unwrap();
     }
     assert!(total > 0);
+    // The decision log was written out at shutdown: one line per answered request.
+    assert_eq!(env.decision_log().len(), total, "no decision-log line lost");
     // Nothing listens any more.
     assert!(
         connect(addr, SERVER_NAME, client_config(&env.ca_pem).unwrap())

@@ -15,6 +15,7 @@ pub mod decision;
 pub mod export;
 pub mod gatekeeper;
 pub mod inventory;
+pub(crate) mod pool;
 pub mod request;
 pub mod resources;
 pub mod scan;
@@ -47,11 +48,12 @@ pub struct Review<'a> {
 }
 
 /// Per-request conversions that every policy of an engine would otherwise redo: the
-/// Gatekeeper `input.review` as a Rego value. One memo serves one request (and one
-/// namespace object).
+/// Gatekeeper `input.review` as a Rego value, and the request's `object` and `oldObject` as
+/// CEL values. One memo serves one request (and one namespace object).
 #[derive(Default)]
 pub struct ReviewMemo {
     rego_review: std::sync::OnceLock<regorus::Value>,
+    cel_inputs: cel::value::CelInputCache,
 }
 
 impl ReviewMemo {
@@ -61,6 +63,10 @@ impl ReviewMemo {
 
     pub(crate) fn rego_review(&self, init: impl FnOnce() -> regorus::Value) -> regorus::Value {
         self.rego_review.get_or_init(init).clone()
+    }
+
+    pub(crate) fn cel_inputs(&self) -> &cel::value::CelInputCache {
+        &self.cel_inputs
     }
 }
 

@@ -372,3 +372,12 @@ pub(crate) fn set_scope_variable(ctx: &mut Context<'_>, name: &str, v: Box<dyn V
         }
     }
 }
+
+/// Removes a variable from a scope, handing back its value (no copy).
+pub(crate) fn take_scope_variable(ctx: &mut Context<'_>, name: &str) -> Option<Box<dyn Val>> {
+    match ctx {
+        Context::Child { variables, .. } | Context::Root { variables, .. } => {
+            variables.remove(name)
+        }
+    }
+}

@@ -12,10 +12,10 @@ use palisade_model::{Node, Pos};
 use super::authz::{authorizer_value, AuthzResolver};
 use super::compile::{compile, Compiled, Env, Issue};
 use super::runtime::{
-    describe, eval, set_scope_variable, with_root, EvalState, VariableSlot,
+    describe, eval, set_scope_variable, take_scope_variable, with_root, EvalState, VariableSlot,
     MATCH_CONDITIONS_BUDGET, OUT_OF_BUDGET_MESSAGE, PER_CALL_LIMIT, RUNTIME_BUDGET, STATE_VARIABLE,
 };
-use super::value::{from_json, json_to_val, type_name};
+use super::value::{from_json, json_to_val, type_name, CelInputCache};
 use crate::authorizer::Authorizer;
 use crate::request::UserInfo;
 
@@ -408,6 +408,16 @@ impl CelSpec {
 
     /// Evaluates the spec for one request. Never panics; every problem is in the result.
     pub fn evaluate(&self, inputs: &Inputs<'_>) -> SpecResult {
+        self.evaluate_shared(inputs, None)
+    }
+
+    /// [`Self::evaluate`], taking `object` and `oldObject` already converted from `shared`
+    /// (and giving them back) when the policies of one request share a cache.
+    pub(crate) fn evaluate_shared(
+        &self,
+        inputs: &Inputs<'_>,
+        shared: Option<&CelInputCache>,
+    ) -> SpecResult {
         let mut extras = Vec::with_capacity(self.predefined.len());
         for name in &self.predefined {
             let v = inputs
@@ -437,9 +447,16 @@ impl CelSpec {
                 other => json_to_val(other),
             };
             set_scope_variable(&mut scope, "request", request);
+            // The request's objects, from the shared cache when there is one.
+            let objects = [("object", inputs.object), ("oldObject", inputs.old_object)];
+            for (name, v) in objects {
+                let val = match (shared, v) {
+                    (Some(cache), Some(json)) => cache.take(name, json),
+                    (_, v) => json_to_val(v.unwrap_or(&null)),
+                };
+                set_scope_variable(&mut scope, name, val);
+            }
             for (name, v) in [
-                ("object", inputs.object),
-                ("oldObject", inputs.old_object),
                 ("params", inputs.params),
                 ("namespaceObject", inputs.namespace_object),
             ] {
@@ -449,7 +466,15 @@ impl CelSpec {
             if inputs.authorizer.is_some() {
                 set(&mut scope, "authorizer", authorizer_value());
             }
-            self.run(&scope, &state)
+            let result = self.run(&scope, &state);
+            if let Some(cache) = shared {
+                for (name, v) in objects {
+                    if let (Some(json), Some(val)) = (v, take_scope_variable(&mut scope, name)) {
+                        cache.give(name, json, val);
+                    }
+                }
+            }
+            result
         })
     }
 

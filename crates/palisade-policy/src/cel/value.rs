@@ -256,6 +256,46 @@ impl Num {
     }
 }
 
+/// Inputs converted once per request and shared by every CEL policy evaluating it: the
+/// request's `object` and `oldObject` (the bulk of each conversion) are converted by the
+/// first evaluation, moved into its scope, and moved back here when it is done, so the
+/// next policy borrows the same values without a copy.
+///
+/// A value is found again only for the very JSON value it was converted from (same
+/// address): a cache serves one request, whose objects live as long as it does. A value
+/// that is not given back (an evaluation that panicked) is converted again.
+#[derive(Default)]
+pub(crate) struct CelInputCache {
+    slots: std::sync::Mutex<Vec<CachedInput>>,
+}
+
+/// Input name, address of the JSON it was converted from, converted value.
+type CachedInput = (&'static str, usize, Box<dyn Val>);
+
+impl CelInputCache {
+    /// The converted `json` for input `name`: the cached one or a new conversion.
+    pub(crate) fn take(&self, name: &'static str, json: &serde_json::Value) -> Box<dyn Val> {
+        let at = std::ptr::from_ref(json) as usize;
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        match slots.iter().position(|(n, a, _)| *n == name && *a == at) {
+            Some(i) => slots.swap_remove(i).2,
+            None => {
+                drop(slots);
+                json_to_val(json)
+            }
+        }
+    }
+
+    /// Gives back the value [`Self::take`] returned for (`name`, `json`).
+    pub(crate) fn give(&self, name: &'static str, json: &serde_json::Value, v: Box<dyn Val>) {
+        let at = std::ptr::from_ref(json) as usize;
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if !slots.iter().any(|(n, a, _)| *n == name && *a == at) {
+            slots.push((name, at, v));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +314,28 @@ mod tests {
             to_json(&from_json(&json!({"a": [1, "x", null]}))),
             json!({"a": [1, "x", null]})
         );
+    }
+
+    #[test]
+    fn input_cache_hands_back_the_same_conversion() {
+        let cache = CelInputCache::default();
+        let a = json!({"spec": {"containers": [{"name": "c"}]}});
+        let b = json!({"spec": {}});
+        let v = cache.take("object", &a);
+        let first = std::ptr::from_ref(v.as_ref()).cast::<u8>();
+        cache.give("object", &a, v);
+        let again = cache.take("object", &a);
+        assert_eq!(
+            std::ptr::from_ref(again.as_ref()).cast::<u8>(),
+            first,
+            "reused"
+        );
+        // Another JSON value (or another input name) never gets it.
+        cache.give("object", &a, again);
+        let other = cache.take("object", &b);
+        assert_eq!(to_json(&Value::try_from(other.as_ref()).unwrap()), b);
+        let old = cache.take("oldObject", &a);
+        assert_ne!(std::ptr::from_ref(old.as_ref()).cast::<u8>(), first);
     }
 
     #[test]

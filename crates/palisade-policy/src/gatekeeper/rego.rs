@@ -44,11 +44,13 @@ impl std::fmt::Display for RegoError {
     }
 }
 
-/// A compiled template target. Evaluation clones the prepared engine (cheap: the
-/// compiled modules are shared behind `Arc`s), so one program serves every thread.
+/// A compiled template target. Evaluation takes a prepared engine from a pool shared by
+/// every clone of the program (a new clone of `base` only when none is idle), so one
+/// program serves every thread without copying the interpreter per evaluation.
 #[derive(Clone)]
 pub(crate) struct RegoProgram {
     base: Engine,
+    pool: std::sync::Arc<crate::pool::Pool<Engine>>,
     /// `data.<package>.violation`.
     rule: String,
     /// For templates that read `data.inventory`: a hook rule that evaluates `violation`
@@ -209,6 +211,7 @@ impl RegoProgram {
         };
         Ok(RegoProgram {
             base: engine,
+            pool: std::sync::Arc::new(crate::pool::Pool::for_threads()),
             rule,
             hook,
         })
@@ -227,7 +230,7 @@ impl RegoProgram {
         input.insert(regorus::Value::from("review"), review);
         input.insert(regorus::Value::from("parameters"), parameters.clone());
         let input = regorus::Value::from(input);
-        let mut engine = self.base.clone();
+        let mut engine = self.pool.take(|| self.base.clone());
         let rule = match (&self.hook, inventory) {
             (Some(hook), Some(inv)) => {
                 let mut outer = std::collections::BTreeMap::new();
@@ -241,9 +244,13 @@ impl RegoProgram {
                 &self.rule
             }
         };
-        let result = engine
-            .eval_rule(rule.clone())
-            .map_err(|e| clean_runtime_error(&e.to_string()))?;
+        let result = engine.eval_rule(rule.clone());
+        // Back to the pool without this review: no input kept alive, no prints piling up
+        // (`eval_rule` resets the rest of the evaluation state when it starts).
+        engine.set_input(regorus::Value::Undefined);
+        let _ = engine.take_prints();
+        self.pool.give(engine);
+        let result = result.map_err(|e| clean_runtime_error(&e.to_string()))?;
         let result = serde_json::to_value(&result).map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         let items = match result {

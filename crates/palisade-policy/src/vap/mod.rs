@@ -40,7 +40,7 @@ use crate::decision::{
     Action, AuditAnnotation, Decision, DecisionKind, EngineKind, Evaluation, EvaluationError,
 };
 use crate::inventory::SourceRef;
-use crate::{source_ref, Policy, Review};
+use crate::{source_ref, Policy, Review, ReviewMemo};
 
 pub use matching::{MatchPolicy, MatchResources, ResourceRule};
 pub use params::{NotFoundAction, ParamKind, ParamRef};
@@ -648,7 +648,7 @@ impl Policy for ValidatingAdmissionPolicy {
                 }
             };
             for p in &params {
-                let result = self.spec.evaluate(&Inputs {
+                let inputs = Inputs {
                     object: req.object.as_ref(),
                     old_object: req.old_object.as_ref(),
                     request: &request_json,
@@ -656,7 +656,10 @@ impl Policy for ValidatingAdmissionPolicy {
                     namespace_object: ns_for_cel.as_ref(),
                     authorizer: Some((review.authorizer, &req.user_info)),
                     variables: &[],
-                });
+                };
+                let result = self
+                    .spec
+                    .evaluate_shared(&inputs, review.memo.map(ReviewMemo::cel_inputs));
                 self.record(b, result, &mut annotations, out);
             }
         }
