@@ -1,0 +1,376 @@
+//! The one query layer: filters, result rows, the [`Store`] trait every backend implements,
+//! and the SQL builder the SQL backends share.
+
+use crate::aggregate::{Batch, DnsCounts, End, FlowCounts, HOUR_MS, MINUTE_MS};
+use crate::record::{EndpointKind, FlowRecord, Security, Verdict};
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: the disk is full (or the store reached its page limit); a batch of {records} record(s) was not written: free space or lower --retention-size")]
+    DiskFull { path: PathBuf, records: u64 },
+    #[error("{path}: {message}")]
+    Backend { path: PathBuf, message: String },
+    #[error("bad query: {0}")]
+    Query(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which ends a flow must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// At least one end outside the cluster.
+    External,
+    /// Both ends inside (pods, services, nodes).
+    Internal,
+}
+
+/// Filters every query accepts. Ends match when either the source or the destination does.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Unix ms, inclusive.
+    pub since: i64,
+    /// Unix ms, exclusive.
+    pub until: i64,
+    pub namespace: Option<String>,
+    /// `ns/name` or `name`.
+    pub workload: Option<String>,
+    /// Workload labels that must all match (`key`, `value`).
+    pub labels: Vec<(String, String)>,
+    pub port: Option<u16>,
+    pub protocol: Option<String>,
+    pub verdict: Option<Verdict>,
+    pub scope: Option<Scope>,
+    /// `Tls` or `Plaintext`: rows with at least one such flow.
+    pub security: Option<Security>,
+    /// At most this many rows (0: no limit).
+    pub limit: usize,
+    /// Read this table instead of the one the retention implies.
+    pub resolution: Option<Resolution>,
+}
+
+/// Which aggregate table a query reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    Minute,
+    Hour,
+}
+
+impl Resolution {
+    pub fn width(self) -> i64 {
+        match self {
+            Resolution::Minute => MINUTE_MS,
+            Resolution::Hour => HOUR_MS,
+        }
+    }
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Resolution::Minute => "1m",
+            Resolution::Hour => "1h",
+        }
+    }
+}
+
+/// Retention: by age (minute rows, everything) and by size.
+#[derive(Clone, Debug)]
+pub struct Retention {
+    /// One-minute rows older than this are deleted (hourly rollups keep the history).
+    pub minute_age_ms: i64,
+    /// Everything older than this is deleted.
+    pub max_age_ms: i64,
+    /// When the store is larger, the oldest data is deleted until it fits. 0: no limit.
+    pub max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        Retention {
+            minute_age_ms: 2 * 24 * HOUR_MS,
+            max_age_ms: 30 * 24 * HOUR_MS,
+            max_bytes: 0,
+        }
+    }
+}
+
+impl Retention {
+    /// The table that covers `[since, until)` at `now`: minute rows when the range starts
+    /// inside their retention and spans at most a day, else hourly rollups.
+    pub fn resolution(&self, f: &Filter, now: i64) -> Resolution {
+        if let Some(r) = f.resolution {
+            r
+        } else if f.since >= now - self.minute_age_ms && f.until - f.since <= 24 * HOUR_MS {
+            Resolution::Minute
+        } else {
+            Resolution::Hour
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub minute_rows_deleted: u64,
+    pub hour_rows_deleted: u64,
+    pub detail_rows_deleted: u64,
+    pub dns_rows_deleted: u64,
+    pub bytes_after: u64,
+}
+
+/// An edge over the queried range.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct EdgeRow {
+    pub src: End,
+    pub dst: End,
+    pub dst_name: String,
+    pub port: u16,
+    pub protocol: String,
+    pub verdict: String,
+    pub reporter: String,
+    #[serde(flatten)]
+    pub counts: FlowCounts,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Talker {
+    pub end: End,
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    pub flows: u64,
+}
+
+/// A service-graph edge: every port and verdict of a (source, destination) pair together.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct GraphEdge {
+    pub src: End,
+    pub dst: End,
+    pub bytes: u64,
+    pub flows: u64,
+    pub denied: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DnsRow {
+    pub client: End,
+    pub qname: String,
+    pub domain: String,
+    pub qtype: String,
+    pub rcode: String,
+    #[serde(flatten)]
+    pub counts: DnsCounts,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct DomainRow {
+    pub domain: String,
+    pub queries: u64,
+    pub clients: u64,
+    pub names: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PolicyRow {
+    /// The deciding policy (observed, else computed); `(none)` when no source named one.
+    pub policy: String,
+    pub flows: u64,
+    pub edges: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct StoreStats {
+    pub minute_rows: u64,
+    pub hour_rows: u64,
+    pub detail_rows: u64,
+    pub dns_rows: u64,
+    pub batches: u64,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// A flow and DNS store. Every backend passes `testsuite::run`.
+pub trait Store: Send {
+    /// Writes one batch atomically: after `Ok`, the batch survives a crash.
+    fn write(&mut self, batch: &Batch) -> Result<()>;
+    /// Edges (source, destination, port, protocol, verdict, reporter) over the range.
+    fn flows(&self, f: &Filter) -> Result<Vec<EdgeRow>>;
+    /// Sources by bytes sent and received.
+    fn top_talkers(&self, f: &Filter) -> Result<Vec<Talker>>;
+    /// Service graph edges with byte, flow and deny counts.
+    fn graph(&self, f: &Filter) -> Result<Vec<GraphEdge>>;
+    fn dns_by_workload(&self, f: &Filter) -> Result<Vec<DnsRow>>;
+    fn dns_by_domain(&self, f: &Filter) -> Result<Vec<DomainRow>>;
+    /// Edges in the range whose first sighting in the whole retained history is at or
+    /// after `first_after`.
+    fn new_edges(&self, f: &Filter, first_after: i64) -> Result<Vec<EdgeRow>>;
+    /// Denied flows (kept in detail) grouped by the deciding policy.
+    fn denied_by_policy(&self, f: &Filter) -> Result<Vec<PolicyRow>>;
+    /// Flow records kept in detail (denied, plaintext, external, drifting).
+    fn details(&self, f: &Filter) -> Result<Vec<FlowRecord>>;
+    fn retain(&mut self, r: &Retention, now: i64) -> Result<RetentionReport>;
+    fn stats(&self) -> Result<StoreStats>;
+    /// The retention the store applies (queries pick their table by it).
+    fn retention(&self) -> &Retention;
+}
+
+/// A bound SQL parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    Int(i64),
+    Text(String),
+}
+
+/// Column names of the two ends of a table: (`src_ns`, `src_name`, `src_kind`) and the
+/// destination's; the DNS tables have only a client end.
+pub struct EndColumns {
+    pub ends: &'static [(&'static str, &'static str, &'static str)],
+}
+
+pub const FLOW_ENDS: EndColumns = EndColumns {
+    ends: &[
+        ("src_ns", "src_name", "src_kind"),
+        ("dst_ns", "dst_name", "dst_kind"),
+    ],
+};
+pub const DNS_ENDS: EndColumns = EndColumns {
+    ends: &[("client_ns", "client_name", "client_kind")],
+};
+
+/// What a table has, for the filters that need it.
+#[derive(Clone, Copy)]
+pub struct TableShape {
+    /// Time column and the width its values stand for (0: exact times).
+    pub time: &'static str,
+    pub width: i64,
+    pub port: Option<&'static str>,
+    pub protocol: Option<&'static str>,
+    pub verdict: Option<&'static str>,
+    /// (tls, plaintext) predicates.
+    pub security: Option<(&'static str, &'static str)>,
+}
+
+/// Builds a `WHERE` clause (with `?` placeholders) for a filter. `label_match(ns, name,
+/// key)` returns the SQL dialect's expression for "the workload's label `key`" compared with
+/// a following `= ?`.
+pub fn where_clause(
+    f: &Filter,
+    shape: TableShape,
+    ends: &EndColumns,
+    label_exists: &dyn Fn(&str, &str) -> String,
+) -> Result<(String, Vec<SqlValue>)> {
+    if f.until <= f.since {
+        return Err(StoreError::Query(format!(
+            "the time range is empty (since {} is not before until {})",
+            f.since, f.until
+        )));
+    }
+    let mut w = Vec::new();
+    let mut p = Vec::new();
+    // A row stands for [t, t + width): keep it when that overlaps [since, until).
+    w.push(format!("{} > ? AND {} < ?", shape.time, shape.time));
+    p.push(SqlValue::Int(f.since - shape.width.max(1)));
+    p.push(SqlValue::Int(f.until));
+    let any_end = |pred: &dyn Fn(&(&str, &str, &str)) -> String| -> String {
+        let parts: Vec<String> = ends.ends.iter().map(pred).collect();
+        format!("({})", parts.join(" OR "))
+    };
+    if let Some(ns) = &f.namespace {
+        w.push(any_end(&|e| format!("{} = ?", e.0)));
+        for _ in ends.ends {
+            p.push(SqlValue::Text(ns.clone()));
+        }
+    }
+    if let Some(wl) = &f.workload {
+        match wl.split_once('/') {
+            Some((ns, name)) => {
+                w.push(any_end(&|e| format!("({} = ? AND {} = ?)", e.0, e.1)));
+                for _ in ends.ends {
+                    p.push(SqlValue::Text(ns.into()));
+                    p.push(SqlValue::Text(name.into()));
+                }
+            }
+            None => {
+                w.push(any_end(&|e| format!("{} = ?", e.1)));
+                for _ in ends.ends {
+                    p.push(SqlValue::Text(wl.clone()));
+                }
+            }
+        }
+    }
+    if !f.labels.is_empty() {
+        let preds: Vec<String> = ends
+            .ends
+            .iter()
+            .map(|e| {
+                let all: Vec<String> = f.labels.iter().map(|_| label_exists(e.0, e.1)).collect();
+                format!("({})", all.join(" AND "))
+            })
+            .collect();
+        w.push(format!("({})", preds.join(" OR ")));
+        for _ in ends.ends {
+            for (k, v) in &f.labels {
+                p.push(SqlValue::Text(k.clone()));
+                p.push(SqlValue::Text(v.clone()));
+            }
+        }
+    }
+    if let Some(port) = f.port {
+        let col = shape
+            .port
+            .ok_or_else(|| StoreError::Query("this query has no port".into()))?;
+        w.push(format!("{col} = ?"));
+        p.push(SqlValue::Int(port as i64));
+    }
+    if let Some(proto) = &f.protocol {
+        let col = shape
+            .protocol
+            .ok_or_else(|| StoreError::Query("this query has no protocol".into()))?;
+        w.push(format!("{col} = ?"));
+        p.push(SqlValue::Text(proto.to_ascii_lowercase()));
+    }
+    if let Some(v) = f.verdict {
+        let col = shape
+            .verdict
+            .ok_or_else(|| StoreError::Query("this query has no verdict".into()))?;
+        w.push(format!("{col} = ?"));
+        p.push(SqlValue::Text(v.as_str().into()));
+    }
+    if let Some(scope) = f.scope {
+        let ext = EndpointKind::External.as_str();
+        let parts: Vec<String> = ends
+            .ends
+            .iter()
+            .map(|e| format!("{} = '{ext}'", e.2))
+            .collect();
+        w.push(match scope {
+            Scope::External => format!("({})", parts.join(" OR ")),
+            Scope::Internal => format!("NOT ({})", parts.join(" OR ")),
+        });
+    }
+    if let Some(s) = f.security {
+        let (tls, plain) = shape
+            .security
+            .ok_or_else(|| StoreError::Query("this query has no TLS information".into()))?;
+        match s {
+            Security::Tls => w.push(tls.to_string()),
+            Security::Plaintext => w.push(plain.to_string()),
+            Security::Unknown => {
+                return Err(StoreError::Query(
+                    "filter by tls or plaintext, not unknown".into(),
+                ))
+            }
+        }
+    }
+    Ok((w.join(" AND "), p))
+}
+
+/// `LIMIT n` or nothing.
+pub fn limit(f: &Filter) -> String {
+    if f.limit > 0 {
+        format!(" LIMIT {}", f.limit)
+    } else {
+        String::new()
+    }
+}

@@ -1,0 +1,644 @@
+//! The embedded backend: one SQLite file in WAL mode. A batch is one transaction that upserts
+//! its rows into the one-minute and hourly tables (counters add), appends detail records and
+//! DNS rows, and bumps the batch counter; `synchronous=FULL` makes a committed batch durable.
+
+use crate::aggregate::{bucket, Batch, DnsCounts, End, FlowCounts, HOUR_MS, MINUTE_MS};
+use crate::query::{
+    limit, where_clause, DnsRow, DomainRow, EdgeRow, Filter, GraphEdge, PolicyRow, Resolution,
+    Result, Retention, RetentionReport, SqlValue, Store, StoreError, StoreStats, TableShape,
+    Talker, DNS_ENDS, FLOW_ENDS,
+};
+use crate::record::{EndpointKind, FlowRecord};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const SCHEMA_VERSION: i64 = 1;
+
+fn flow_table(suffix: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS flows_{suffix} (
+            bucket INTEGER NOT NULL,
+            src_ns TEXT NOT NULL, src_name TEXT NOT NULL, src_kind TEXT NOT NULL,
+            dst_ns TEXT NOT NULL, dst_name TEXT NOT NULL, dst_kind TEXT NOT NULL,
+            dst_dns TEXT NOT NULL, port INTEGER NOT NULL, proto TEXT NOT NULL,
+            verdict TEXT NOT NULL, reporter TEXT NOT NULL,
+            flows INTEGER NOT NULL, packets_out INTEGER NOT NULL, bytes_out INTEGER NOT NULL,
+            packets_in INTEGER NOT NULL, bytes_in INTEGER NOT NULL, tls_flows INTEGER NOT NULL,
+            plaintext_flows INTEGER NOT NULL, drift_flows INTEGER NOT NULL,
+            first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+            PRIMARY KEY (bucket, src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind,
+                         dst_dns, port, proto, verdict, reporter)
+        ) WITHOUT ROWID;"
+    )
+}
+
+fn dns_table(suffix: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS dns_{suffix} (
+            bucket INTEGER NOT NULL,
+            client_ns TEXT NOT NULL, client_name TEXT NOT NULL, client_kind TEXT NOT NULL,
+            qname TEXT NOT NULL, domain TEXT NOT NULL, qtype TEXT NOT NULL, rcode TEXT NOT NULL,
+            reporter TEXT NOT NULL, queries INTEGER NOT NULL, answers TEXT NOT NULL,
+            first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+            PRIMARY KEY (bucket, client_ns, client_name, client_kind, qname, qtype, rcode,
+                         reporter)
+        ) WITHOUT ROWID;"
+    )
+}
+
+const DETAIL_TABLE: &str = "CREATE TABLE IF NOT EXISTS flow_detail (
+    id INTEGER PRIMARY KEY,
+    start INTEGER NOT NULL, end_ INTEGER NOT NULL,
+    src_ns TEXT NOT NULL, src_name TEXT NOT NULL, src_kind TEXT NOT NULL, src_ip TEXT NOT NULL,
+    dst_ns TEXT NOT NULL, dst_name TEXT NOT NULL, dst_kind TEXT NOT NULL, dst_ip TEXT NOT NULL,
+    port INTEGER NOT NULL, proto TEXT NOT NULL, verdict TEXT NOT NULL, policy TEXT NOT NULL,
+    security TEXT NOT NULL, reporter TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flow_detail_start ON flow_detail(start);
+CREATE TABLE IF NOT EXISTS workloads (
+    ns TEXT NOT NULL, name TEXT NOT NULL, labels TEXT NOT NULL, PRIMARY KEY (ns, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+
+/// Options for opening a SQLite store.
+#[derive(Clone, Debug, Default)]
+pub struct SqliteOptions {
+    pub retention: Retention,
+    /// SQLite's `max_page_count` (pages of 4 KiB): a hard size cap; writes beyond it fail as
+    /// a full disk would. 0: none.
+    pub max_pages: u64,
+}
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    retention: Retention,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path, opts: &SqliteOptions) -> Result<SqliteStore> {
+        let err = |e: rusqlite::Error| StoreError::Backend {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        // auto_vacuum must be chosen before the first table exists.
+        conn.execute_batch(
+            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(err)?;
+        if opts.max_pages > 0 {
+            conn.pragma_update(None, "max_page_count", opts.max_pages as i64)
+                .map_err(err)?;
+        }
+        let schema = format!(
+            "{}{}{}{}{}",
+            flow_table("1m"),
+            flow_table("1h"),
+            dns_table("1m"),
+            dns_table("1h"),
+            DETAIL_TABLE
+        );
+        conn.execute_batch(&schema).map_err(err)?;
+        let version: Option<i64> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)?;
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?1), ('batches', 0), ('records', 0)",
+                    params![SCHEMA_VERSION],
+                )
+                .map_err(err)?;
+            }
+            Some(SCHEMA_VERSION) => {}
+            Some(v) => {
+                return Err(StoreError::Backend {
+                    path: path.to_path_buf(),
+                    message: format!(
+                    "store schema version {v} is not {SCHEMA_VERSION}, the one this palisade reads"
+                ),
+                })
+            }
+        }
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            retention: opts.retention.clone(),
+        })
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::Backend {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn write_err(&self, e: rusqlite::Error, records: u64) -> StoreError {
+        if e.sqlite_error_code() == Some(ErrorCode::DiskFull) {
+            StoreError::DiskFull {
+                path: self.path.clone(),
+                records,
+            }
+        } else {
+            self.err(e)
+        }
+    }
+
+    fn write_tx(&mut self, b: &Batch) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        for suffix in ["1m", "1h"] {
+            let width = if suffix == "1m" { MINUTE_MS } else { HOUR_MS };
+            let mut st = tx.prepare_cached(&format!(
+                "INSERT INTO flows_{suffix} VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)
+                 ON CONFLICT DO UPDATE SET flows = flows + excluded.flows,
+                   packets_out = packets_out + excluded.packets_out,
+                   bytes_out = bytes_out + excluded.bytes_out,
+                   packets_in = packets_in + excluded.packets_in,
+                   bytes_in = bytes_in + excluded.bytes_in,
+                   tls_flows = tls_flows + excluded.tls_flows,
+                   plaintext_flows = plaintext_flows + excluded.plaintext_flows,
+                   drift_flows = drift_flows + excluded.drift_flows,
+                   first_seen = min(first_seen, excluded.first_seen),
+                   last_seen = max(last_seen, excluded.last_seen)"
+            ))?;
+            for (k, c) in &b.flows {
+                st.execute(params![
+                    bucket(k.bucket, width),
+                    k.src.namespace,
+                    k.src.name,
+                    k.src.kind.as_str(),
+                    k.dst.namespace,
+                    k.dst.name,
+                    k.dst.kind.as_str(),
+                    k.dst_name,
+                    k.port,
+                    k.protocol,
+                    k.verdict,
+                    k.reporter,
+                    c.flows as i64,
+                    c.packets_out as i64,
+                    c.bytes_out as i64,
+                    c.packets_in as i64,
+                    c.bytes_in as i64,
+                    c.tls_flows as i64,
+                    c.plaintext_flows as i64,
+                    c.drift_flows as i64,
+                    c.first_seen,
+                    c.last_seen,
+                ])?;
+            }
+            let mut st = tx.prepare_cached(&format!(
+                "INSERT INTO dns_{suffix} VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)
+                 ON CONFLICT DO UPDATE SET queries = queries + excluded.queries,
+                   answers = CASE WHEN excluded.last_seen >= last_seen AND excluded.answers <> ''
+                                  THEN excluded.answers ELSE answers END,
+                   first_seen = min(first_seen, excluded.first_seen),
+                   last_seen = max(last_seen, excluded.last_seen)"
+            ))?;
+            for (k, c) in &b.dns {
+                st.execute(params![
+                    bucket(k.bucket, width),
+                    k.client.namespace,
+                    k.client.name,
+                    k.client.kind.as_str(),
+                    k.qname,
+                    k.domain,
+                    k.qtype,
+                    k.rcode,
+                    k.reporter,
+                    c.queries as i64,
+                    c.answers,
+                    c.first_seen,
+                    c.last_seen,
+                ])?;
+            }
+        }
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO flow_detail (start, end_, src_ns, src_name, src_kind, src_ip, dst_ns,
+                   dst_name, dst_kind, dst_ip, port, proto, verdict, policy, security, reporter, record)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+            )?;
+            for r in &b.details {
+                let (s, d) = (End::of(&r.src), End::of(&r.dst));
+                let policy = r
+                    .policy
+                    .clone()
+                    .or_else(|| r.computed_policy.clone())
+                    .unwrap_or_default();
+                let json = serde_json::to_string(r)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                st.execute(params![
+                    r.start,
+                    r.end,
+                    s.namespace,
+                    s.name,
+                    s.kind.as_str(),
+                    r.src.ip,
+                    d.namespace,
+                    d.name,
+                    d.kind.as_str(),
+                    r.dst.ip,
+                    r.dst.port,
+                    r.protocol,
+                    r.effective_verdict().as_str(),
+                    policy,
+                    r.security.as_str(),
+                    r.reporter,
+                    json,
+                ])?;
+            }
+        }
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO workloads VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO UPDATE SET labels = excluded.labels",
+            )?;
+            for w in &b.workloads {
+                st.execute(params![w.namespace, w.name, w.labels])?;
+            }
+        }
+        tx.execute(
+            "UPDATE meta SET value = value + 1 WHERE key = 'batches'",
+            [],
+        )?;
+        tx.execute(
+            "UPDATE meta SET value = value + ?1 WHERE key = 'records'",
+            params![b.records as i64],
+        )?;
+        tx.commit()
+    }
+
+    fn rows<T>(
+        &self,
+        sql: &str,
+        p: &[SqlValue],
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let params = params_from_iter(p.iter().map(|v| match v {
+            SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+            SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        }));
+        let it = st.query_map(params, map).map_err(|e| self.err(e))?;
+        it.collect::<rusqlite::Result<Vec<T>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn resolution(&self, f: &Filter) -> Resolution {
+        self.retention.resolution(f, now_ms())
+    }
+
+    fn flow_shape(res: Resolution) -> TableShape {
+        TableShape {
+            time: "bucket",
+            width: res.width(),
+            port: Some("port"),
+            protocol: Some("proto"),
+            verdict: Some("verdict"),
+            security: Some(("tls_flows > 0", "plaintext_flows > 0")),
+        }
+    }
+
+    fn edge_query(
+        &self,
+        f: &Filter,
+        extra_having: &str,
+        extra: &[SqlValue],
+    ) -> Result<Vec<EdgeRow>> {
+        let res = self.resolution(f);
+        let (w, mut p) = where_clause(f, Self::flow_shape(res), &FLOW_ENDS, &label_exists)?;
+        p.extend_from_slice(extra);
+        let sql = format!(
+            "SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, dst_dns, port, proto,
+               verdict, reporter, sum(flows), sum(packets_out), sum(bytes_out), sum(packets_in),
+               sum(bytes_in), sum(tls_flows), sum(plaintext_flows), sum(drift_flows),
+               min(first_seen), max(last_seen)
+             FROM flows_{} WHERE {w}
+             GROUP BY src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, dst_dns, port,
+               proto, verdict, reporter {extra_having}
+             ORDER BY sum(bytes_out) + sum(bytes_in) DESC, src_ns, src_name, dst_ns, dst_name, port{}",
+            res.suffix(),
+            limit(f)
+        );
+        self.rows(&sql, &p, |r| {
+            Ok(EdgeRow {
+                src: end_at(r, 0)?,
+                dst: end_at(r, 3)?,
+                dst_name: r.get(6)?,
+                port: r.get(7)?,
+                protocol: r.get(8)?,
+                verdict: r.get(9)?,
+                reporter: r.get(10)?,
+                counts: FlowCounts {
+                    flows: r.get::<_, i64>(11)? as u64,
+                    packets_out: r.get::<_, i64>(12)? as u64,
+                    bytes_out: r.get::<_, i64>(13)? as u64,
+                    packets_in: r.get::<_, i64>(14)? as u64,
+                    bytes_in: r.get::<_, i64>(15)? as u64,
+                    tls_flows: r.get::<_, i64>(16)? as u64,
+                    plaintext_flows: r.get::<_, i64>(17)? as u64,
+                    drift_flows: r.get::<_, i64>(18)? as u64,
+                    first_seen: r.get(19)?,
+                    last_seen: r.get(20)?,
+                },
+            })
+        })
+    }
+
+    fn count(&self, sql: &str) -> Result<u64> {
+        self.conn
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    fn size(&self) -> Result<u64> {
+        let used = self.count(
+            "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count())",
+        )?;
+        let page = self.count("SELECT page_size FROM pragma_page_size()")?;
+        Ok(used * page)
+    }
+}
+
+/// SQLite's expression for "the workload (ns, name) has label ? = ?".
+fn label_exists(ns: &str, name: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM workloads w, json_each(w.labels) j WHERE w.ns = {ns} AND w.name = {name} AND j.key = ? AND j.value = ?)"
+    )
+}
+
+fn end_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<End> {
+    let kind: String = r.get(i + 2)?;
+    Ok(End {
+        namespace: r.get(i)?,
+        name: r.get(i + 1)?,
+        kind: EndpointKind::parse(&kind).unwrap_or_default(),
+    })
+}
+
+impl Store for SqliteStore {
+    fn write(&mut self, batch: &Batch) -> Result<()> {
+        self.write_tx(batch)
+            .map_err(|e| self.write_err(e, batch.records))
+    }
+
+    fn flows(&self, f: &Filter) -> Result<Vec<EdgeRow>> {
+        self.edge_query(f, "", &[])
+    }
+
+    fn top_talkers(&self, f: &Filter) -> Result<Vec<Talker>> {
+        let res = self.resolution(f);
+        let (w, p) = where_clause(f, Self::flow_shape(res), &FLOW_ENDS, &label_exists)?;
+        let sql = format!(
+            "SELECT src_ns, src_name, src_kind, sum(bytes_out), sum(bytes_in), sum(flows)
+             FROM flows_{} WHERE {w} GROUP BY src_ns, src_name, src_kind
+             ORDER BY sum(bytes_out) + sum(bytes_in) DESC, src_ns, src_name{}",
+            res.suffix(),
+            limit(f)
+        );
+        self.rows(&sql, &p, |r| {
+            Ok(Talker {
+                end: end_at(r, 0)?,
+                bytes_out: r.get::<_, i64>(3)? as u64,
+                bytes_in: r.get::<_, i64>(4)? as u64,
+                flows: r.get::<_, i64>(5)? as u64,
+            })
+        })
+    }
+
+    fn graph(&self, f: &Filter) -> Result<Vec<GraphEdge>> {
+        let res = self.resolution(f);
+        let (w, p) = where_clause(f, Self::flow_shape(res), &FLOW_ENDS, &label_exists)?;
+        let sql = format!(
+            "SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind,
+               sum(bytes_out + bytes_in), sum(flows),
+               sum(CASE WHEN verdict = 'denied' THEN flows ELSE 0 END)
+             FROM flows_{} WHERE {w}
+             GROUP BY src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind
+             ORDER BY src_ns, src_name, dst_ns, dst_name{}",
+            res.suffix(),
+            limit(f)
+        );
+        self.rows(&sql, &p, |r| {
+            Ok(GraphEdge {
+                src: end_at(r, 0)?,
+                dst: end_at(r, 3)?,
+                bytes: r.get::<_, i64>(6)? as u64,
+                flows: r.get::<_, i64>(7)? as u64,
+                denied: r.get::<_, i64>(8)? as u64,
+            })
+        })
+    }
+
+    fn dns_by_workload(&self, f: &Filter) -> Result<Vec<DnsRow>> {
+        let res = self.resolution(f);
+        let shape = TableShape {
+            time: "bucket",
+            width: res.width(),
+            port: None,
+            protocol: None,
+            verdict: None,
+            security: None,
+        };
+        let (w, p) = where_clause(f, shape, &DNS_ENDS, &label_exists)?;
+        let sql = format!(
+            "SELECT client_ns, client_name, client_kind, qname, domain, qtype, rcode,
+               sum(queries), max(answers), min(first_seen), max(last_seen)
+             FROM dns_{} WHERE {w}
+             GROUP BY client_ns, client_name, client_kind, qname, domain, qtype, rcode
+             ORDER BY client_ns, client_name, qname, qtype, rcode{}",
+            res.suffix(),
+            limit(f)
+        );
+        self.rows(&sql, &p, |r| {
+            Ok(DnsRow {
+                client: end_at(r, 0)?,
+                qname: r.get(3)?,
+                domain: r.get(4)?,
+                qtype: r.get(5)?,
+                rcode: r.get(6)?,
+                counts: DnsCounts {
+                    queries: r.get::<_, i64>(7)? as u64,
+                    answers: r.get(8)?,
+                    first_seen: r.get(9)?,
+                    last_seen: r.get(10)?,
+                },
+            })
+        })
+    }
+
+    fn dns_by_domain(&self, f: &Filter) -> Result<Vec<DomainRow>> {
+        let res = self.resolution(f);
+        let shape = TableShape {
+            time: "bucket",
+            width: res.width(),
+            port: None,
+            protocol: None,
+            verdict: None,
+            security: None,
+        };
+        let (w, p) = where_clause(f, shape, &DNS_ENDS, &label_exists)?;
+        let sql = format!(
+            "SELECT domain, sum(queries), count(DISTINCT client_ns || '/' || client_name),
+               count(DISTINCT qname)
+             FROM dns_{} WHERE {w} GROUP BY domain ORDER BY sum(queries) DESC, domain{}",
+            res.suffix(),
+            limit(f)
+        );
+        self.rows(&sql, &p, |r| {
+            Ok(DomainRow {
+                domain: r.get(0)?,
+                queries: r.get::<_, i64>(1)? as u64,
+                clients: r.get::<_, i64>(2)? as u64,
+                names: r.get::<_, i64>(3)? as u64,
+            })
+        })
+    }
+
+    fn new_edges(&self, f: &Filter, first_after: i64) -> Result<Vec<EdgeRow>> {
+        // The hourly rollup holds the whole retained history with exact first_seen times.
+        let having = "HAVING NOT EXISTS (SELECT 1 FROM flows_1h h
+              WHERE h.src_ns = flows_X.src_ns AND h.src_name = flows_X.src_name
+                AND h.src_kind = flows_X.src_kind AND h.dst_ns = flows_X.dst_ns
+                AND h.dst_name = flows_X.dst_name AND h.dst_kind = flows_X.dst_kind
+                AND h.port = flows_X.port AND h.proto = flows_X.proto
+                AND h.first_seen < ?)";
+        let res = self.resolution(f);
+        let having = having.replace("flows_X", &format!("flows_{}", res.suffix()));
+        self.edge_query(f, &having, &[SqlValue::Int(first_after)])
+    }
+
+    fn denied_by_policy(&self, f: &Filter) -> Result<Vec<PolicyRow>> {
+        let shape = TableShape {
+            time: "start",
+            width: 0,
+            port: Some("port"),
+            protocol: Some("proto"),
+            verdict: None,
+            security: Some(("security = 'tls'", "security = 'plaintext'")),
+        };
+        let (w, p) = where_clause(f, shape, &FLOW_ENDS, &label_exists)?;
+        let sql = format!(
+            "SELECT CASE WHEN policy = '' THEN '(none)' ELSE policy END, count(*),
+               count(DISTINCT src_ns || '/' || src_name || '>' || dst_ns || '/' || dst_name || ':' || port),
+               min(start), max(end_)
+             FROM flow_detail WHERE verdict = 'denied' AND {w}
+             GROUP BY 1 ORDER BY count(*) DESC, 1{}",
+            limit(f)
+        );
+        self.rows(&sql, &p, |r| {
+            Ok(PolicyRow {
+                policy: r.get(0)?,
+                flows: r.get::<_, i64>(1)? as u64,
+                edges: r.get::<_, i64>(2)? as u64,
+                first_seen: r.get(3)?,
+                last_seen: r.get(4)?,
+            })
+        })
+    }
+
+    fn details(&self, f: &Filter) -> Result<Vec<FlowRecord>> {
+        let shape = TableShape {
+            time: "start",
+            width: 0,
+            port: Some("port"),
+            protocol: Some("proto"),
+            verdict: Some("verdict"),
+            security: Some(("security = 'tls'", "security = 'plaintext'")),
+        };
+        let (w, p) = where_clause(f, shape, &FLOW_ENDS, &label_exists)?;
+        let sql = format!(
+            "SELECT record FROM flow_detail WHERE {w} ORDER BY start, id{}",
+            limit(f)
+        );
+        let texts: Vec<String> = self.rows(&sql, &p, |r| r.get(0))?;
+        texts
+            .iter()
+            .map(|t| {
+                serde_json::from_str(t).map_err(|e| StoreError::Backend {
+                    path: self.path.clone(),
+                    message: format!("a stored detail record is not readable: {e}"),
+                })
+            })
+            .collect()
+    }
+
+    fn retain(&mut self, r: &Retention, now: i64) -> Result<RetentionReport> {
+        let mut rep = RetentionReport::default();
+        let minute_cut = now - r.minute_age_ms;
+        let cut = now - r.max_age_ms;
+        let del = |s: &Self, sql: &str, t: i64| -> Result<u64> {
+            s.conn
+                .execute(sql, params![t])
+                .map(|n| n as u64)
+                .map_err(|e| s.err(e))
+        };
+        rep.minute_rows_deleted += del(self, "DELETE FROM flows_1m WHERE bucket < ?1", minute_cut)?;
+        rep.dns_rows_deleted += del(self, "DELETE FROM dns_1m WHERE bucket < ?1", minute_cut)?;
+        rep.hour_rows_deleted += del(self, "DELETE FROM flows_1h WHERE bucket < ?1", cut)?;
+        rep.dns_rows_deleted += del(self, "DELETE FROM dns_1h WHERE bucket < ?1", cut)?;
+        rep.detail_rows_deleted += del(self, "DELETE FROM flow_detail WHERE start < ?1", cut)?;
+        if r.max_bytes > 0 {
+            // Drop the oldest hour of everything until the store fits (or is empty).
+            while self.size()? > r.max_bytes {
+                let oldest: Option<i64> = self
+                    .conn
+                    .query_row(
+                        "SELECT min(t) FROM (SELECT min(bucket) t FROM flows_1h
+                           UNION ALL SELECT min(bucket) FROM dns_1h
+                           UNION ALL SELECT min(start) FROM flow_detail
+                           UNION ALL SELECT min(bucket) FROM flows_1m
+                           UNION ALL SELECT min(bucket) FROM dns_1m)",
+                        [],
+                        |row| row.get(0),
+                    )
+                    .map_err(|e| self.err(e))?;
+                let Some(oldest) = oldest else { break };
+                let t = bucket(oldest, HOUR_MS) + HOUR_MS;
+                rep.minute_rows_deleted += del(self, "DELETE FROM flows_1m WHERE bucket < ?1", t)?;
+                rep.dns_rows_deleted += del(self, "DELETE FROM dns_1m WHERE bucket < ?1", t)?;
+                rep.hour_rows_deleted += del(self, "DELETE FROM flows_1h WHERE bucket < ?1", t)?;
+                rep.dns_rows_deleted += del(self, "DELETE FROM dns_1h WHERE bucket < ?1", t)?;
+                rep.detail_rows_deleted +=
+                    del(self, "DELETE FROM flow_detail WHERE start < ?1", t)?;
+            }
+        }
+        self.conn
+            .execute_batch("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.err(e))?;
+        rep.bytes_after = self.size()?;
+        Ok(rep)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        Ok(StoreStats {
+            minute_rows: self.count("SELECT count(*) FROM flows_1m")?,
+            hour_rows: self.count("SELECT count(*) FROM flows_1h")?,
+            detail_rows: self.count("SELECT count(*) FROM flow_detail")?,
+            dns_rows: self.count("SELECT count(*) FROM dns_1m")?,
+            batches: self.count("SELECT value FROM meta WHERE key = 'batches'")?,
+            records: self.count("SELECT value FROM meta WHERE key = 'records'")?,
+            bytes: self.size()?,
+        })
+    }
+
+    fn retention(&self) -> &Retention {
+        &self.retention
+    }
+}
