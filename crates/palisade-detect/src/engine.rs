@@ -7,6 +7,7 @@ use crate::compile::{compile, Compiled, CompiledRule, FArg, Part};
 use crate::eval::{eval_memo, Event, Vals};
 use crate::rules::{Priority, RuleSet};
 use crate::time;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -37,6 +38,48 @@ pub struct Alert {
     pub hostname: String,
 }
 
+/// The text line of an alert, formatted where it is written (no intermediate string).
+struct OutputLine<'a>(&'a Alert);
+
+impl std::fmt::Display for OutputLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0;
+        write!(
+            f,
+            "{}: {} {}",
+            time::hms(a.time_ns),
+            a.priority.as_str(),
+            a.message
+        )
+    }
+}
+
+/// Falco's `json_output` shape, keys in the order `to_json` gives them; serialized straight
+/// into the output (no `Value` tree is built per alert).
+impl Serialize for Alert {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(8))?;
+        m.serialize_entry("hostname", &self.hostname)?;
+        m.serialize_entry("output", &Collect(OutputLine(self)))?;
+        m.serialize_entry("output_fields", &self.output_fields)?;
+        m.serialize_entry("priority", self.priority.as_str())?;
+        m.serialize_entry("rule", &self.rule)?;
+        m.serialize_entry("source", &self.source)?;
+        m.serialize_entry("tags", &self.tags)?;
+        m.serialize_entry("time", &time::iso8601(self.time_ns))?;
+        m.end()
+    }
+}
+
+/// Serializes a `Display` value as a string without allocating it first.
+struct Collect<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Collect<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
 impl Alert {
     /// Falco's `json_output` shape.
     pub fn to_json(&self) -> Value {
@@ -53,12 +96,11 @@ impl Alert {
     }
     /// The text line: `HH:MM:SS.nnnnnnnnn: Priority message`.
     pub fn output_line(&self) -> String {
-        format!(
-            "{}: {} {}",
-            time::hms(self.time_ns),
-            self.priority.as_str(),
-            self.message
-        )
+        OutputLine(self).to_string()
+    }
+    /// Writes the text line (without newline).
+    pub fn write_output_line(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write!(w, "{}", OutputLine(self))
     }
 }
 

@@ -1,10 +1,13 @@
 //! Event input: Kubernetes audit Events as JSON lines or `EventList` documents; Palisade
 //! syscall events and Tetragon export lines as JSON lines. Each bad line is reported with
-//! its line number and the rest is read.
+//! its line number and the rest is read. `EventReader` streams: one event at a time, in
+//! memory bounded by the longest line or document, whatever the input's size.
 
 use crate::k8saudit::AuditEvent;
 use crate::syscall::{from_tetragon, SyscallEvent};
 use serde_json::Value;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
 pub enum AnyEvent {
@@ -87,41 +90,264 @@ pub fn classify(v: Value, line: usize, next_num: &mut u64, host: &Arc<str>, out:
     out.errors.push((line, "not an audit Event (no auditID), an EventList, a Palisade syscall event (no \"fields\") or a Tetragon event".into()));
 }
 
-/// Parses a whole input: one JSON document (an EventList, or one event), or JSON lines.
-pub fn parse(text: &str, host: &Arc<str>) -> Parsed {
-    let mut out = Parsed::default();
-    let mut num = 0u64;
-    let trimmed = text.trim_start();
-    // A pretty-printed document spans lines: try the whole text first.
-    if trimmed.starts_with('{') && !trimmed.trim_end().contains("}\n{") {
-        if let Ok(v) = serde_json::from_str::<Value>(text) {
-            let line = text.len() - trimmed.len();
-            classify(
-                v,
-                1 + text[..line].matches('\n').count(),
-                &mut num,
-                host,
-                &mut out,
-            );
-            return out;
+/// One item of an input stream.
+pub enum Item {
+    Event(AnyEvent),
+    /// A line (or document) that could not be read; the stream goes on after it.
+    Error {
+        line: usize,
+        message: String,
+    },
+    /// Valid JSON that is no event we read (e.g. Tetragon `process_loader`).
+    Skipped,
+}
+
+/// Lines longer than this are reported and skipped without being held in memory.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// Reads events from a byte stream one at a time, in memory bounded by the longest line
+/// (or pretty-printed document): JSON lines — each line an audit Event, an `EventList`, a
+/// Palisade syscall event or a Tetragon event — or JSON documents spread over lines (as
+/// `kubectl get --raw` or `jq` print them), each read whole.
+///
+/// A line that does not complete a JSON value starts a document; the document ends at a
+/// line starting with `}` or `]` in the first column where the text parses. A line
+/// starting with `{` in the first column while a document is open means the open one was
+/// truncated: it is reported with its first line and reading goes on from the new line.
+pub struct EventReader<R: Read> {
+    r: BufReader<R>,
+    buf: Vec<u8>,
+    line: usize,
+    num: u64,
+    host: Arc<str>,
+    /// An open multi-line document: its first line and text so far.
+    doc: Option<(usize, String)>,
+    pending: VecDeque<Item>,
+    eof: bool,
+    max_line: usize,
+}
+
+impl<R: Read> EventReader<R> {
+    pub fn new(r: R, host: Arc<str>) -> EventReader<R> {
+        EventReader::with_capacity(64 << 10, r, host)
+    }
+
+    pub fn with_capacity(capacity: usize, r: R, host: Arc<str>) -> EventReader<R> {
+        EventReader {
+            r: BufReader::with_capacity(capacity, r),
+            buf: Vec::new(),
+            line: 0,
+            num: 0,
+            host,
+            doc: None,
+            pending: VecDeque::new(),
+            eof: false,
+            max_line: MAX_LINE,
         }
     }
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
+
+    /// Sets the longest line accepted (bytes).
+    pub fn max_line(mut self, n: usize) -> Self {
+        self.max_line = n.max(1);
+        self
+    }
+
+    /// Whether input is already buffered, so the next item comes without waiting on the
+    /// source (a caller flushes its output before it may block).
+    pub fn has_buffered_input(&self) -> bool {
+        !self.pending.is_empty() || !self.r.buffer().is_empty()
+    }
+
+    /// The line number of the last line read.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// Reads the next line into `self.buf` (without the newline). `Ok(false)` at the end;
+    /// `Err(len)` when the line was longer than `max_line` (it is consumed, not kept).
+    fn read_line(&mut self) -> std::io::Result<Result<bool, usize>> {
+        self.buf.clear();
+        let mut too_long = 0usize;
+        let mut any = false;
+        loop {
+            let chunk = match self.r.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            any = true;
+            let (part, done) = match memchr(b'\n', chunk) {
+                Some(i) => (&chunk[..i], Some(i + 1)),
+                None => (chunk, None),
+            };
+            if too_long > 0 || self.buf.len() + part.len() > self.max_line {
+                too_long += self.buf.len() + part.len();
+                self.buf.clear();
+            } else {
+                self.buf.extend_from_slice(part);
+            }
+            let used = done.unwrap_or(chunk.len());
+            self.r.consume(used);
+            if done.is_some() {
+                break;
+            }
+        }
+        if !any {
+            return Ok(Ok(false));
+        }
+        self.line += 1;
+        if too_long > 0 {
+            return Ok(Err(too_long));
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(Ok(true))
+    }
+
+    fn error(&mut self, line: usize, message: String) {
+        self.pending.push_back(Item::Error { line, message });
+    }
+
+    fn classify_value(&mut self, v: Value, line: usize) {
+        let mut out = Parsed::default();
+        classify(v, line, &mut self.num, &self.host, &mut out);
+        self.pending.extend(out.events.into_iter().map(Item::Event));
+        for (line, message) in out.errors {
+            self.pending.push_back(Item::Error { line, message });
+        }
+        self.pending
+            .extend(std::iter::repeat_with(|| Item::Skipped).take(out.skipped));
+    }
+
+    /// Reads lines until at least one item is pending or the input ends.
+    fn fill(&mut self) {
+        while self.pending.is_empty() && !self.eof {
+            match self.read_line() {
+                Err(e) => {
+                    let line = self.line + 1;
+                    self.error(line, format!("read error: {e}"));
+                    self.eof = true;
+                }
+                Ok(Err(len)) => {
+                    let line = self.line;
+                    self.error(
+                        line,
+                        format!(
+                            "line of {len} bytes is longer than the limit ({} bytes); skipped",
+                            self.max_line
+                        ),
+                    );
+                }
+                Ok(Ok(false)) => {
+                    self.eof = true;
+                    if let Some((start, _)) = self.doc.take() {
+                        self.error(
+                            start,
+                            "incomplete JSON document (the input ended inside it)".into(),
+                        );
+                    }
+                }
+                Ok(Ok(true)) => self.take_line(),
+            }
+        }
+    }
+
+    fn take_line(&mut self) {
+        // The line is moved out while it is read (its buffer is reused for the next one).
+        let buf = std::mem::take(&mut self.buf);
+        self.take_text(&buf);
+        self.buf = buf;
+    }
+
+    fn take_text(&mut self, buf: &[u8]) {
+        let line_no = self.line;
+        let text = match std::str::from_utf8(buf) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(line_no, format!("not UTF-8 text: {e}"));
+                return;
+            }
+        };
+        if let Some((start, mut doc)) = self.doc.take() {
+            if text.starts_with('{') {
+                // A new top-level value: the open document was cut off.
+                self.error(
+                    start,
+                    "incomplete JSON document (a new one starts at line ".to_string()
+                        + &line_no.to_string()
+                        + ")",
+                );
+            } else {
+                doc.push('\n');
+                doc.push_str(text);
+                if doc.len() > self.max_line {
+                    self.error(
+                        start,
+                        format!(
+                            "JSON document longer than the limit ({} bytes); skipped",
+                            self.max_line
+                        ),
+                    );
+                    return;
+                }
+                if text.starts_with('}') || text.starts_with(']') {
+                    match serde_json::from_str::<Value>(&doc) {
+                        Ok(v) => self.classify_value(v, start),
+                        Err(e) if e.is_eof() => self.doc = Some((start, doc)),
+                        Err(e) => {
+                            self.error(start + e.line().saturating_sub(1), format!("not JSON: {e}"))
+                        }
+                    }
+                } else {
+                    self.doc = Some((start, doc));
+                }
+                return;
+            }
+        }
+        let l = text.trim();
         if l.is_empty() {
-            continue;
+            return;
         }
         // Audit events are read lazily (members parsed when a rule needs them).
         if l.contains("\"auditID\"") {
-            if let Ok(Some(ev)) = AuditEvent::parse(l, num + 1, host.clone()) {
-                num += 1;
-                out.events.push(AnyEvent::Audit(ev));
-                continue;
+            if let Ok(Some(ev)) = AuditEvent::parse(l, self.num + 1, self.host.clone()) {
+                self.num += 1;
+                self.pending.push_back(Item::Event(AnyEvent::Audit(ev)));
+                return;
             }
         }
         match serde_json::from_str::<Value>(l) {
-            Ok(v) => classify(v, i + 1, &mut num, host, &mut out),
-            Err(e) => out.errors.push((i + 1, format!("not JSON: {e}"))),
+            Ok(v) => self.classify_value(v, line_no),
+            Err(e) if e.is_eof() => self.doc = Some((line_no, text.to_string())),
+            Err(e) => self.error(line_no, format!("not JSON: {e}")),
+        }
+    }
+}
+
+impl<R: Read> Iterator for EventReader<R> {
+    type Item = Item;
+    fn next(&mut self) -> Option<Item> {
+        self.fill();
+        self.pending.pop_front()
+    }
+}
+
+fn memchr(b: u8, s: &[u8]) -> Option<usize> {
+    s.iter().position(|&c| c == b)
+}
+
+/// Parses a whole input held in memory (the same reader as a stream).
+pub fn parse(text: &str, host: &Arc<str>) -> Parsed {
+    let mut out = Parsed::default();
+    for item in EventReader::new(text.as_bytes(), host.clone()) {
+        match item {
+            Item::Event(e) => out.events.push(e),
+            Item::Error { line, message } => out.errors.push((line, message)),
+            Item::Skipped => out.skipped += 1,
         }
     }
     out

@@ -5,6 +5,7 @@
 //! Falco's `json_output` shape.
 
 pub mod compile;
+pub mod defaults;
 pub mod engine;
 pub mod eval;
 pub mod fields;

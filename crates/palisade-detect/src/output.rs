@@ -19,10 +19,21 @@ pub enum Format {
 }
 
 pub fn render(a: &Alert, f: Format) -> String {
+    let mut out = Vec::with_capacity(512);
+    // Writing to a Vec cannot fail.
+    let _ = write_alert(&mut out, a, f);
+    out.pop();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes one alert and a newline, formatted straight into `w` (with a buffered writer this
+/// costs no system call and no intermediate JSON tree).
+pub fn write_alert(w: &mut dyn Write, a: &Alert, f: Format) -> std::io::Result<()> {
     match f {
-        Format::Json => a.to_json().to_string(),
-        Format::Text => a.output_line(),
+        Format::Json => serde_json::to_writer(&mut *w, a).map_err(std::io::Error::other)?,
+        Format::Text => a.write_output_line(w)?,
     }
+    w.write_all(b"\n")
 }
 
 /// Token bucket per rule: `rate` alerts per second, bursts up to `burst`.
@@ -108,7 +119,7 @@ impl HttpOutput {
 
     pub fn send(&self, a: &Alert) {
         if let Some(tx) = &self.tx {
-            match tx.try_send(a.to_json().to_string()) {
+            match tx.try_send(render(a, Format::Json)) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                     self.stats.dropped_full.fetch_add(1, Ordering::Relaxed);
@@ -168,6 +179,29 @@ fn post(hostport: &str, path: &str, body: &str) -> std::io::Result<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_json_is_the_falco_shape() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("ka.user.name".into(), "alice".into());
+        fields.insert("ka.verb".into(), serde_json::Value::Null);
+        let a = Alert {
+            time_ns: 1_700_000_000_123_456_789,
+            rule: "R \"quoted\"".into(),
+            priority: crate::Priority::Warning,
+            source: "k8s_audit".into(),
+            message: "msg (user=alice)".into(),
+            output_fields: fields,
+            tags: vec!["k8s".into(), "T1611".into()],
+            hostname: "h".into(),
+        };
+        let written = render(&a, Format::Json);
+        let parsed: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(parsed, a.to_json());
+        assert_eq!(written, a.to_json().to_string());
+        assert_eq!(render(&a, Format::Text), a.output_line());
+        assert!(a.output_line().ends_with(": Warning msg (user=alice)"));
+    }
 
     #[test]
     fn rate_limit_per_rule() {
