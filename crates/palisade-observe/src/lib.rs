@@ -1,0 +1,21 @@
+//! Palisade's network sensor.
+//!
+//! - [`pcap`]: pcap and pcapng reading, pcap writing.
+//! - [`packet`]: link, IP and transport headers.
+//! - [`flow`]: the bidirectional flow table (TCP state, TLS/plaintext, DNS, HTTP/1.x,
+//!   timeouts, capped size with counted eviction).
+//! - [`dns`], [`l7`]: DNS messages; TLS hellos, HTTP/1.x lines, plaintext.
+//! - [`attribute`]: workloads, Services, nodes and policy verdicts from a snapshot.
+//! - [`sensor`]: the pipeline from frames to records. [`live`]: capture on interfaces.
+//! - [`example`]: the example capture the README uses.
+
+pub mod attribute;
+pub mod dns;
+pub mod example;
+pub mod flow;
+pub mod l7;
+#[cfg(feature = "live")]
+pub mod live;
+pub mod packet;
+pub mod pcap;
+pub mod sensor;
