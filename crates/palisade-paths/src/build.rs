@@ -335,6 +335,20 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
         let netpol = net_index
             .get(&(ns.as_str(), o.name.as_str(), o.kind.as_str()))
             .or_else(|| net_by_name.get(&(ns.as_str(), o.name.as_str())))
+            .or_else(|| {
+                // A pod whose controller is not in the input: the network model names it
+                // after that controller.
+                let owner = o
+                    .root
+                    .at(&["metadata", "ownerReferences"])
+                    .map(Node::items)
+                    .unwrap_or(&[])
+                    .iter()
+                    .find(|r| r.get("controller").and_then(Node::as_bool) == Some(true))?
+                    .get("name")
+                    .and_then(Node::as_str)?;
+                net_by_name.get(&(ns.as_str(), owner))
+            })
             .copied();
         if netpol.is_none() {
             stats.pods_without_network += 1;
@@ -725,6 +739,31 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     }
 }
 
+/// The vertex standing for every pod (what a cluster-wide exec or patch grant reaches),
+/// created on first use with an ANY_POD edge to each pod.
+fn all_pods(g: &mut Graph, pods: &[PodInfo<'_>]) -> u32 {
+    if let Some(v) = g.find("pods:*") {
+        return v;
+    }
+    let v = g.vertex(
+        VertexKind::AllPods,
+        "pods:*".into(),
+        || "every pod".into(),
+        None,
+    );
+    let e = g.facts(vec![Fact {
+        object: "every pod".into(),
+        path: String::new(),
+        source: String::new(),
+        line: 0,
+        rule: "a cluster-wide grant covers every namespace".into(),
+    }]);
+    for p in pods {
+        g.edge(v, p.vertex, EdgeKind::ANY_POD, e);
+    }
+    v
+}
+
 /// The rule of `role` that allows the request, by index.
 fn allowing_rule(rbac: &Rbac, role: usize, req: &Request) -> Option<usize> {
     rbac.roles[role]
@@ -909,19 +948,28 @@ fn rbac_edges(
                 g.edge(pv, admin, EdgeKind::ADMIN_EQUIVALENT, e);
             }
         }
+        // Role rules carry no namespace: what a permission set allows is judged once, then
+        // applied to the namespaces of its scope.
+        let open_ns = scope.iter().copied().find(|ns| {
+            rbac.pod_security
+                .get(*ns)
+                .is_none_or(|l| *l == PodSecurity::Privileged)
+        });
+        let where_ = |ns: &str| {
+            if cluster {
+                "any namespace".to_string()
+            } else {
+                ns.to_string()
+            }
+        };
+        let here = b.namespace.as_deref().unwrap_or("");
         // POD_CREATE.
-        if let Some((ri, res, ns)) = pod_creators.iter().find_map(|(gr, r)| {
-            scope.iter().find_map(|ns| {
-                let open = rbac
-                    .pod_security
-                    .get(*ns)
-                    .is_none_or(|l| *l == PodSecurity::Privileged);
-                if !open {
-                    return None;
-                }
-                allows("create", gr, r, Some(ns), None).map(|ri| (ri, *r, *ns))
-            })
-        }) {
+        if let (Some((ri, res)), Some(ns)) = (
+            pod_creators
+                .iter()
+                .find_map(|(gr, r)| allows("create", gr, r, None, None).map(|ri| (ri, *r))),
+            open_ns,
+        ) {
             let pss = match ns_objects.get(ns) {
                 Some(o) => obj_fact(
                     o,
@@ -940,54 +988,69 @@ fn rbac_edges(
             let e = grant(g, bi, role, ri, format!("create {res} in {ns}"), vec![pss]);
             g.edge(pv, node, EdgeKind::POD_CREATE, e);
         }
-        for ns in &scope {
-            let targets = pods_by_ns.get(*ns).map(Vec::as_slice).unwrap_or(&[]);
-            if !targets.is_empty() {
-                let exec = allows("create", "", "pods/exec", Some(ns), None)
-                    .or_else(|| allows("get", "", "pods/exec", Some(ns), None));
-                if let Some(ri) = exec {
-                    let e = grant(g, bi, role, ri, format!("exec into pods in {ns}"), vec![]);
-                    for &p in targets {
-                        g.edge(pv, pods[p].vertex, EdgeKind::POD_EXEC, e);
-                    }
-                }
-                let patch = allows("patch", "", "pods", Some(ns), None)
-                    .or_else(|| allows("update", "", "pods", Some(ns), None));
-                if let Some(ri) = patch {
-                    let e = grant(g, bi, role, ri, format!("patch pods in {ns}"), vec![]);
-                    for &p in targets {
-                        g.edge(pv, pods[p].vertex, EdgeKind::POD_PATCH, e);
-                    }
-                }
-            }
-            // Long-lived token Secrets.
-            let list = allows("list", "", "secrets", Some(ns), None);
-            let get = allows("get", "", "secrets", Some(ns), None);
-            if list.is_some() || get.is_some() {
-                for ((sns, sa), names) in rbac
-                    .token_secrets
-                    .range((ns.to_string(), String::new())..)
-                    .take_while(|((sns, _), _)| sns == ns)
-                {
-                    let iv = identity(g, &Subject::service_account(sns, sa));
-                    let (kind, ri, verb) = match (list, get) {
-                        (Some(ri), _) => (EdgeKind::TOKEN_LIST, ri, "list"),
-                        (None, Some(ri)) => (EdgeKind::TOKEN_BRUTEFORCE, ri, "get"),
-                        _ => continue,
-                    };
-                    let e = grant(
-                        g,
-                        bi,
-                        role,
-                        ri,
-                        format!("{verb} secrets in {ns} (token Secret {})", names.join(",")),
-                        vec![],
-                    );
-                    g.edge(pv, iv, kind, e);
+        // POD_EXEC and POD_PATCH: a cluster-wide grant reaches every pod through one vertex.
+        let exec = allows("create", "", "pods/exec", None, None)
+            .or_else(|| allows("get", "", "pods/exec", None, None));
+        let patch = allows("patch", "", "pods", None, None)
+            .or_else(|| allows("update", "", "pods", None, None));
+        for (ri, kind, what) in [
+            (exec, EdgeKind::POD_EXEC, "exec into pods"),
+            (patch, EdgeKind::POD_PATCH, "patch pods"),
+        ] {
+            let Some(ri) = ri else { continue };
+            let e = grant(
+                g,
+                bi,
+                role,
+                ri,
+                format!("{what} in {}", where_(here)),
+                vec![],
+            );
+            if cluster {
+                let all = all_pods(g, pods);
+                g.edge(pv, all, kind, e);
+            } else {
+                for &p in pods_by_ns.get(here).map(Vec::as_slice).unwrap_or(&[]) {
+                    g.edge(pv, pods[p].vertex, kind, e);
                 }
             }
-            // Crown-jewel Secrets.
-            for (name, sv) in secret_jewels.get(*ns).map(Vec::as_slice).unwrap_or(&[]) {
+        }
+        // Long-lived token Secrets.
+        let list = allows("list", "", "secrets", None, None);
+        let get = allows("get", "", "secrets", None, None);
+        if list.is_some() || get.is_some() {
+            let (kind, ri, verb) = match (list, get) {
+                (Some(ri), _) => (EdgeKind::TOKEN_LIST, ri, "list"),
+                (None, Some(ri)) => (EdgeKind::TOKEN_BRUTEFORCE, ri, "get"),
+                _ => unreachable!("one of them is set"),
+            };
+            let secrets: Vec<(&(String, String), &Vec<String>)> = if cluster {
+                rbac.token_secrets.iter().collect()
+            } else {
+                rbac.token_secrets
+                    .range((here.to_string(), String::new())..)
+                    .take_while(|((sns, _), _)| sns == here)
+                    .collect()
+            };
+            for ((sns, sa), names) in secrets {
+                let iv = identity(g, &Subject::service_account(sns, sa));
+                let e = grant(
+                    g,
+                    bi,
+                    role,
+                    ri,
+                    format!("{verb} secrets in {sns} (token Secret {})", names.join(",")),
+                    vec![],
+                );
+                g.edge(pv, iv, kind, e);
+            }
+        }
+        // Crown-jewel Secrets.
+        for (ns, list) in secret_jewels.iter() {
+            if !cluster && ns != here {
+                continue;
+            }
+            for (name, sv) in list {
                 let ri = allows("get", "", "secrets", Some(ns), Some(name))
                     .or_else(|| allows("list", "", "secrets", Some(ns), None));
                 if let Some(ri) = ri {
@@ -995,34 +1058,50 @@ fn rbac_edges(
                     g.edge(pv, *sv, EdgeKind::SECRET_READ, e);
                 }
             }
-            // Impersonating service accounts.
-            if let Some(ri) = allows("impersonate", "", "serviceaccounts", Some(ns), None) {
-                let e = grant(
-                    g,
-                    bi,
-                    role,
-                    ri,
-                    format!("impersonate service accounts in {ns}"),
-                    vec![],
-                );
-                for (sns, sa) in rbac
-                    .service_accounts
-                    .range((ns.to_string(), String::new())..)
-                    .take_while(|(sns, _)| sns == ns)
-                {
-                    let iv = identity(g, &Subject::service_account(sns, sa));
-                    g.edge(pv, iv, EdgeKind::IDENTITY_IMPERSONATE, e);
-                }
+        }
+        // Impersonating service accounts.
+        if let Some(ri) = allows("impersonate", "", "serviceaccounts", None, None) {
+            let e = grant(
+                g,
+                bi,
+                role,
+                ri,
+                format!("impersonate service accounts in {}", where_(here)),
+                vec![],
+            );
+            let sas: Vec<&(String, String)> = if cluster {
+                rbac.service_accounts.iter().collect()
             } else {
-                for r in &rbac.roles[role].rules {
-                    for n in &r.resource_names {
-                        if let Some(ri) =
-                            allows("impersonate", "", "serviceaccounts", Some(ns), Some(n))
-                        {
-                            let e = grant(g, bi, role, ri, format!("impersonate {ns}/{n}"), vec![]);
-                            let iv = identity(g, &Subject::service_account(ns, n));
-                            g.edge(pv, iv, EdgeKind::IDENTITY_IMPERSONATE, e);
-                        }
+                rbac.service_accounts
+                    .range((here.to_string(), String::new())..)
+                    .take_while(|(sns, _)| sns == here)
+                    .collect()
+            };
+            for (sns, sa) in sas {
+                let iv = identity(g, &Subject::service_account(sns, sa));
+                g.edge(pv, iv, EdgeKind::IDENTITY_IMPERSONATE, e);
+            }
+        } else {
+            let names: BTreeSet<&String> = rbac.roles[role]
+                .rules
+                .iter()
+                .flat_map(|r| r.resource_names.iter())
+                .collect();
+            for n in names {
+                if let Some(ri) = allows("impersonate", "", "serviceaccounts", None, Some(n)) {
+                    let targets: Vec<&str> = if cluster {
+                        rbac.service_accounts
+                            .iter()
+                            .filter(|(_, sa)| sa == n)
+                            .map(|(ns, _)| ns.as_str())
+                            .collect()
+                    } else {
+                        vec![here]
+                    };
+                    for ns in targets {
+                        let e = grant(g, bi, role, ri, format!("impersonate {ns}/{n}"), vec![]);
+                        let iv = identity(g, &Subject::service_account(ns, n));
+                        g.edge(pv, iv, EdgeKind::IDENTITY_IMPERSONATE, e);
                     }
                 }
             }
@@ -1090,6 +1169,11 @@ fn rbac_edges(
                 g.edge(pv, admin, EdgeKind::ROLE_BIND, e);
                 continue;
             }
+        }
+        if allows("create", RBAC, "rolebindings", None, None).is_none()
+            && allows("create", RBAC, "clusterrolebindings", None, None).is_none()
+        {
+            continue;
         }
         let targets: Vec<usize> = if cluster {
             (0..permsets.len()).collect()

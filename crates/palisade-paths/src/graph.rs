@@ -31,6 +31,9 @@ pub enum VertexKind {
     Secret,
     /// Cluster-admin-equivalent power.
     ClusterAdmin,
+    /// Every pod: what a cluster-wide exec or patch grant reaches (one vertex instead of
+    /// an edge per pod and grant).
+    AllPods,
 }
 
 impl VertexKind {
@@ -47,6 +50,7 @@ impl VertexKind {
             VertexKind::Volume => "volume",
             VertexKind::Secret => "secret",
             VertexKind::ClusterAdmin => "clusteradmin",
+            VertexKind::AllPods => "allpods",
         }
     }
 }
@@ -104,6 +108,7 @@ pub enum EdgeKind {
     ADMIN_EQUIVALENT,
     SECRET_READ,
     SECRET_MOUNT,
+    ANY_POD,
 }
 
 /// Where an edge kind comes from.
@@ -257,9 +262,16 @@ catalog! {
     SECRET_MOUNT, New, Container -> Secret, 1.0, true,
         "read a crown-jewel Secret mounted as a volume or environment variable",
         "the pod mounts the Secret or reads it with secretKeyRef/secretRef";
+    ANY_POD, Structural, AllPods -> Pod, 1.0, false,
+        "a grant on every pod reaches each pod (counts as no hop)",
+        "the pod exists; the grant is POD_EXEC or POD_PATCH from a ClusterRoleBinding";
 }
 
 impl EdgeKind {
+    /// Hops an edge counts for: zero for ANY_POD, which only fans a grant out.
+    pub fn weight(self) -> u32 {
+        u32::from(self != EdgeKind::ANY_POD)
+    }
     pub fn info(self) -> &'static EdgeInfo {
         &CATALOG[self as usize]
     }
@@ -300,6 +312,7 @@ impl EdgeKind {
             EdgeKind::ADMIN_EQUIVALENT => "ADMIN_EQUIVALENT",
             EdgeKind::SECRET_READ => "SECRET_READ",
             EdgeKind::SECRET_MOUNT => "SECRET_MOUNT",
+            EdgeKind::ANY_POD => "ANY_POD",
         }
     }
     pub fn parse(s: &str) -> Option<EdgeKind> {

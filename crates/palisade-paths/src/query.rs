@@ -29,17 +29,29 @@ fn towards(g: &Graph, targets: &[u32], removed: &[bool]) -> Towards {
             queue.push_back(t);
         }
     }
+    // 0-1 breadth-first search: ANY_POD edges weigh nothing.
+    let mut done = vec![false; n];
     let mut order = Vec::new();
     while let Some(t) = queue.pop_front() {
+        if std::mem::replace(&mut done[t as usize], true) {
+            continue;
+        }
         order.push(t);
         for &ei in &g.inc[t as usize] {
             if removed.get(ei as usize).copied().unwrap_or(false) {
                 continue;
             }
-            let f = g.edges[ei as usize].from as usize;
-            if dist[f] == NONE {
-                dist[f] = dist[t as usize] + 1;
-                queue.push_back(f as u32);
+            let e = &g.edges[ei as usize];
+            let f = e.from as usize;
+            let w = e.kind.weight();
+            let d = dist[t as usize] + w;
+            if d < dist[f] {
+                dist[f] = d;
+                if w == 0 {
+                    queue.push_front(f as u32);
+                } else {
+                    queue.push_back(f as u32);
+                }
             }
         }
     }
@@ -48,7 +60,7 @@ fn towards(g: &Graph, targets: &[u32], removed: &[bool]) -> Towards {
     let mut best = vec![0.0f64; n];
     for &v in &order {
         let d = dist[v as usize];
-        if d == 0 {
+        if targets.contains(&v) {
             best[v as usize] = 1.0;
             continue;
         }
@@ -57,7 +69,8 @@ fn towards(g: &Graph, targets: &[u32], removed: &[bool]) -> Towards {
                 continue;
             }
             let e = &g.edges[ei as usize];
-            if dist[e.to as usize] != d - 1 {
+            let to = dist[e.to as usize];
+            if to == NONE || to + e.kind.weight() != d || !done[e.to as usize] {
                 continue;
             }
             let p = e.kind.info().likelihood * best[e.to as usize];
@@ -104,7 +117,10 @@ fn path_from(g: &Graph, t: &Towards, source: u32, jewel: usize) -> Option<Attack
     Some(AttackPath {
         source,
         jewel,
-        hops: edges.len(),
+        hops: edges
+            .iter()
+            .map(|&e| g.edges[e as usize].kind.weight() as usize)
+            .sum(),
         edges,
         risk: (risk * 100.0).round() / 100.0,
     })
@@ -599,7 +615,8 @@ pub fn remediation(g: &Graph, e: u32) -> String {
         | EdgeKind::POD_ATTACH
         | EdgeKind::VOLUME_ACCESS
         | EdgeKind::VOLUME_DISCOVER
-        | EdgeKind::MEMBER_OF => format!("{} is not fixable by itself", edge.kind),
+        | EdgeKind::MEMBER_OF
+        | EdgeKind::ANY_POD => format!("{} is not fixable by itself", edge.kind),
     }
 }
 
