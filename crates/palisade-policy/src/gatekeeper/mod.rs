@@ -36,6 +36,7 @@
 //! [`crate::EvaluationError`].
 
 pub mod constraint;
+mod const_index;
 mod gkcel;
 pub mod matching;
 mod negation;
