@@ -352,3 +352,64 @@ pub fn parse(text: &str, host: &Arc<str>) -> Parsed {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EV: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a1","stage":"ResponseComplete","verb":"get","user":{"username":"u"}}"#;
+
+    fn items(text: &str, max_line: usize) -> (Vec<u64>, Vec<(usize, String)>) {
+        let host: Arc<str> = Arc::from("h");
+        let (mut nums, mut errors) = (Vec::new(), Vec::new());
+        for it in EventReader::with_capacity(16, text.as_bytes(), host).max_line(max_line) {
+            match it {
+                Item::Event(AnyEvent::Audit(a)) => nums.push(a.num),
+                Item::Event(_) | Item::Skipped => {}
+                Item::Error { line, message } => errors.push((line, message)),
+            }
+        }
+        (nums, errors)
+    }
+
+    #[test]
+    fn json_lines_pretty_documents_and_bad_lines() {
+        // JSON lines with a CRLF, a blank line and a line that is not JSON.
+        let text = format!("{EV}\r\n\n{{oops}}\n{EV}\n");
+        let (nums, errors) = items(&text, 1 << 20);
+        assert_eq!(nums, [1, 2]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, 3, "{errors:?}");
+
+        // A pretty-printed EventList, then a line event.
+        let list = serde_json::json!({"kind": "EventList", "items": [
+            serde_json::from_str::<Value>(EV).unwrap(),
+            serde_json::from_str::<Value>(EV).unwrap()]});
+        let text = format!("{}\n{EV}\n", serde_json::to_string_pretty(&list).unwrap());
+        let (nums, errors) = items(&text, 1 << 20);
+        assert_eq!(nums, [1, 2, 3], "{errors:?}");
+        assert!(errors.is_empty(), "{errors:?}");
+
+        // A truncated line is reported with its line number and the next line is read.
+        let cut = &EV[..40];
+        let text = format!("{EV}\n{cut}\n{EV}\n{cut}");
+        let (nums, errors) = items(&text, 1 << 20);
+        assert_eq!(nums, [1, 2]);
+        assert_eq!(
+            errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+            [2, 4],
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_without_being_kept() {
+        let long = format!(r#"{{"auditID":"x","pad":"{}"}}"#, "y".repeat(10_000));
+        let text = format!("{EV}\n{long}\n{EV}\n");
+        let (nums, errors) = items(&text, 1_000);
+        assert_eq!(nums, [1, 2]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, 2);
+        assert!(errors[0].1.contains("longer than the limit"), "{errors:?}");
+    }
+}
