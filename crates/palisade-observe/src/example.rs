@@ -150,7 +150,7 @@ pub fn frames() -> Vec<(i64, Vec<u8>)> {
             42000 + i as u16,
             DB,
             5432,
-            &[(&[0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f], &[b'N'])],
+            &[(&[0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f], b"N")],
         );
     }
     // web → cache, plaintext.

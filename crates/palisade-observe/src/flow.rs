@@ -431,7 +431,7 @@ impl FlowTable {
         } else {
             (k.b, k.bp, k.a, k.ap)
         };
-        let tcp_state = (k.proto == TCP).then(|| {
+        let tcp_state = (k.proto == TCP).then_some({
             if f.rst {
                 TcpState::Reset
             } else if f.fin_out && f.fin_in {

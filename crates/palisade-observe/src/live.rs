@@ -89,8 +89,8 @@ pub fn capture(
                 match cap.next_packet() {
                     Ok(p) => {
                         let f = Frame {
-                            ts_ns: p.header.ts.tv_sec as i64 * 1_000_000_000
-                                + p.header.ts.tv_usec as i64 * 1000,
+                            ts_ns: p.header.ts.tv_sec * 1_000_000_000
+                                + p.header.ts.tv_usec * 1000,
                             linktype,
                             orig_len: p.header.len,
                             data: p.data.to_vec(),
