@@ -22,5 +22,6 @@ pub(crate) mod testing;
 pub use config::{Config, ConfigError, Exemption};
 pub use context::{Check, CheckSettings, Context, Emitter, Inventory, PssVersion};
 pub use engine::{Engine, EngineError, EngineOptions, Profile, ScanResult};
-pub use meta::{Category, CheckMeta, PssControl, PssLevel};
+pub use meta::{CatalogEntry, Category, CheckMeta, PssControl, PssLevel};
 pub use palisade_report::Severity;
+pub use registry::Catalog;

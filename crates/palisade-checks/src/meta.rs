@@ -161,10 +161,18 @@ impl CheckMeta {
     }
 
     pub fn help_uri(&self) -> String {
-        format!(
-            "https://github.com/palisade-dev/palisade/blob/main/docs/checks.md#{}",
-            self.id.to_ascii_lowercase()
-        )
+        help_uri(self.id)
+    }
+
+    /// The check as an entry of the one catalog: source `pss` for Pod Security Standards
+    /// controls, `scan` for the hardening checks.
+    pub fn catalog_entry(&self) -> CatalogEntry {
+        CatalogEntry {
+            source: if self.pss.is_some() { "pss" } else { "scan" },
+            category: self.category.as_str().to_string(),
+            frameworks: self.frameworks().iter().map(|f| f.to_string()).collect(),
+            rule: self.rule_info(self.severity),
+        }
     }
 
     pub fn rule_info(&self, severity: Severity) -> palisade_report::RuleInfo {
@@ -178,6 +186,49 @@ impl CheckMeta {
             help_uri: self.help_uri(),
         }
     }
+}
+
+/// The Markdown sections every catalog entry's documentation has, in this order ("Notes",
+/// "Options" and "References" may follow).
+pub const DOC_SECTIONS: [&str; 4] = [
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+];
+
+/// The anchor GitHub gives the heading `### <id>` in docs/checks.md: lower case, letters,
+/// digits, `-` and `_` kept, everything else dropped (`CIS-1.2.1` → `cis-121`).
+pub fn anchor(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Where a rule's documentation is published: its section of docs/checks.md.
+pub fn help_uri(id: &str) -> String {
+    format!(
+        "https://github.com/palisade-dev/palisade/blob/main/docs/checks.md#{}",
+        anchor(id)
+    )
+}
+
+/// One rule of the one catalog (see [`crate::registry::Catalog`]), whatever engine emits it:
+/// the checks of this crate, RBAC risks, network policy lint, CIS node checks, attack paths.
+/// Every ID a command can emit has one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CatalogEntry {
+    /// The engine (and command) that emits it: `pss`, `scan`, `rbac`, `netpol`, `node`,
+    /// `paths`, … `palisade checks --source` filters on it.
+    pub source: &'static str,
+    /// The heading it is listed under in docs/checks.md.
+    pub category: String,
+    /// Frameworks it belongs to (`pss-baseline`, `cis`, `nsa`, `mitre`, …).
+    pub frameworks: Vec<String>,
+    /// ID, name, title, default severity, documentation (Markdown with [`DOC_SECTIONS`]),
+    /// tags and help URI.
+    pub rule: palisade_report::RuleInfo,
 }
 
 /// Declares a check: a unit struct whose `META` carries the doc comment as documentation.

@@ -15,6 +15,7 @@
 pub mod authz;
 pub mod bootstrap;
 pub mod generate;
+pub mod kubectl;
 pub mod model;
 pub mod paths;
 pub mod resources;

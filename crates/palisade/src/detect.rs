@@ -51,7 +51,14 @@ struct RuleArgs {
 
 #[derive(Args, Debug)]
 struct OutputArgs {
-    #[arg(long, short = 'o', value_enum, default_value = "json")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "json"
+    )]
     output: OutFormat,
     /// Write alerts to this file instead of stdout (appended).
     #[arg(long, value_name = "FILE")]
@@ -82,6 +89,11 @@ struct RunArgs {
     /// Exit 1 when any alert was raised.
     #[arg(long)]
     fail_on_alert: bool,
+    /// Exit 1 when an alert's priority is at or above this severity (emergency, alert and
+    /// critical are critical; error high; warning medium; notice low; informational and
+    /// debug info).
+    #[arg(long, value_name = "SEVERITY", value_parser = crate::severity_parser())]
+    fail_on: Option<palisade_report::Severity>,
     /// Event files: audit Events (JSON lines or an EventList), Palisade syscall events or
     /// Tetragon export (JSON lines); `-` for stdin.
     #[arg(value_name = "EVENTS", required = true)]
@@ -121,8 +133,30 @@ struct FieldsArgs {
     /// Only this source (syscall, k8s_audit).
     #[arg(long)]
     source: Option<String>,
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: OutFormat,
+    /// Write the list to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+}
+
+/// An alert priority on the severity scale of `--fail-on`.
+pub fn priority_severity(p: Priority) -> palisade_report::Severity {
+    use palisade_report::Severity as S;
+    match p {
+        Priority::Emergency | Priority::Alert | Priority::Critical => S::Critical,
+        Priority::Error => S::High,
+        Priority::Warning => S::Medium,
+        Priority::Notice => S::Low,
+        Priority::Informational | Priority::Debug => S::Info,
+    }
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {
@@ -264,6 +298,7 @@ fn run_events(a: RunArgs) -> Result<u8> {
     let mut input_errors = false;
     let (mut events, mut alerts) = (0u64, 0u64);
     let mut by_rule: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut worst: Option<palisade_report::Severity> = None;
     for path in &a.events {
         let (name, text) = if path.as_os_str() == "-" {
             (
@@ -292,6 +327,7 @@ fn run_events(a: RunArgs) -> Result<u8> {
             events += 1;
             if let Some(al) = engine.process(ev.as_event(), ev.time_ns(), ev.hostname()) {
                 alerts += 1;
+                worst = worst.max(Some(priority_severity(al.priority)));
                 *by_rule.entry(al.rule.clone()).or_default() += 1;
                 outputs.emit(al);
             }
@@ -319,7 +355,8 @@ fn run_events(a: RunArgs) -> Result<u8> {
     if rule_errors || input_errors {
         return Ok(EXIT_ERROR);
     }
-    Ok(if a.fail_on_alert && alerts > 0 {
+    let over = a.fail_on.is_some_and(|t| worst.is_some_and(|w| w >= t));
+    Ok(if (a.fail_on_alert && alerts > 0) || over {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
@@ -436,6 +473,9 @@ fn fields(a: FieldsArgs) -> Result<u8> {
     if a.output == OutFormat::Json {
         out = serde_json::to_string_pretty(&json)? + "\n";
     }
-    std::io::stdout().write_all(out.as_bytes())?;
+    match &a.output_file {
+        Some(p) => std::fs::write(p, &out).with_context(|| format!("writing {}", p.display()))?,
+        None => std::io::stdout().write_all(out.as_bytes())?,
+    }
     Ok(EXIT_CLEAN)
 }

@@ -2,214 +2,26 @@
 //! calling the engines, rendering, exit codes. Domain logic lives in the library crates.
 
 use anyhow::{Context as _, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use palisade_checks::engine::EngineOptions;
-use palisade_checks::{
-    config, registry, CheckSettings, Config, Engine, Profile, PssVersion, Severity,
+use clap::Parser;
+use palisade::{
+    admission, compat, detect, netpol, policy, rbac, Cli, ColorChoice, Command, Format, ScanArgs,
+    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS,
 };
+use palisade_checks::engine::EngineOptions;
+use palisade_checks::{config, CheckSettings, Config, Engine, Profile, Severity};
 use palisade_model::{Diagnostic, Level, LoadOptions};
 use palisade_report::{human, json, junit, sarif, Report};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-mod admission;
-mod detect;
-mod netpol;
-mod policy;
-mod rbac;
-
-/// Exit code: no finding at or over the threshold, no input error.
-pub(crate) const EXIT_CLEAN: u8 = 0;
-/// Exit code: findings at or over the `--fail-on` threshold.
-pub(crate) const EXIT_FINDINGS: u8 = 1;
-/// Exit code: usage error, or input that could not be read or parsed.
-pub(crate) const EXIT_ERROR: u8 = 2;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "palisade",
-    version,
-    about = "Kubernetes security and observability in one binary",
-    long_about = None,
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Scan manifests, Helm output (stdin) or a live cluster for security misconfigurations.
-    Scan(ScanArgs),
-    /// List the check catalog, or explain one check.
-    Checks(ChecksArgs),
-    /// Test ValidatingAdmissionPolicies and Gatekeeper policies, or export them as
-    /// ValidatingAdmissionPolicy.
-    Policy(policy::PolicyArgs),
-    /// The admission webhook: serve, review one request offline, certificates, manifests.
-    Admission(admission::AdmissionArgs),
-    /// RBAC: who can do what, dangerous permissions, escalation paths, least-privilege roles
-    /// from audit logs.
-    Rbac(rbac::RbacArgs),
-    /// Network policies: who can talk to whom and why, lint, diff, recommended policies from
-    /// flow logs, and the impact of a change on observed flows.
-    Netpol(netpol::NetpolArgs),
-    /// Falco-compatible threat detection over audit logs (files or the API server's audit
-    /// webhook) and recorded syscall/Tetragon events.
-    Detect(detect::DetectArgs),
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum Format {
-    Human,
-    Json,
-    Sarif,
-    Junit,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Args, Debug)]
-struct ScanArgs {
-    /// Files and directories to scan (`-` reads standard input). Directories are searched
-    /// recursively for .yaml, .yml and .json files.
-    #[arg(value_name = "PATH")]
-    paths: Vec<PathBuf>,
-
-    /// Scan the cluster in your kubeconfig instead of (or as well as) files.
-    #[arg(long)]
-    cluster: bool,
-    /// Kubeconfig context to use with --cluster (default: the current context).
-    #[arg(long, requires = "cluster")]
-    context: Option<String>,
-    /// Only list namespaced objects in this namespace (with --cluster).
-    #[arg(long, short = 'n', requires = "cluster")]
-    namespace: Option<String>,
-    /// Kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, requires = "cluster")]
-    kubeconfig: Option<PathBuf>,
-
-    /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "human")]
-    format: Format,
-    /// Write the report to this file instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity [default: info, i.e. any finding].
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    fail_on: Option<Severity>,
-
-    /// Check profile: pss-baseline, pss-restricted or all [default: all].
-    #[arg(long, value_parser = parse_profile)]
-    profile: Option<Profile>,
-    /// Run only these checks (IDs, names or PREFIX*; comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    checks: Vec<String>,
-    /// Skip these checks (IDs, names or PREFIX*; comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    skip: Vec<String>,
-    /// Pod Security Standards version: v1.0 … v1.37, or latest.
-    #[arg(long, value_parser = parse_pss_version)]
-    pss_version: Option<PssVersion>,
-    /// Configuration file [default: .palisade.yaml in the working directory or a parent].
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Ignore any .palisade.yaml.
-    #[arg(long, conflicts_with = "config")]
-    no_config: bool,
-    /// Also list suppressed findings in human output.
-    #[arg(long)]
-    show_suppressed: bool,
-    /// When to use colours in human output (NO_COLOR is respected with auto).
-    #[arg(long, value_enum, default_value = "auto")]
-    color: ColorChoice,
-    /// Refuse input files larger than this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
-    max_file_size: u64,
-
-    /// Also evaluate the ValidatingAdmissionPolicies and Gatekeeper ConstraintTemplates
-    /// (with their bindings, constraints and params) in these files or directories against
-    /// every scanned object, as an admission CREATE would.
-    #[arg(long, value_name = "PATH")]
-    policy: Vec<PathBuf>,
-    /// Engine for Gatekeeper templates that carry both Rego and CEL code.
-    #[arg(long, value_enum, default_value = "auto", requires = "policy")]
-    template_engine: EngineChoice,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum EngineChoice {
-    /// CEL when the template has it, Rego otherwise.
-    Auto,
-    Rego,
-    Cel,
-}
-
-impl EngineChoice {
-    fn template_engine(self) -> palisade_policy::TemplateEngine {
-        match self {
-            EngineChoice::Auto => palisade_policy::TemplateEngine::Auto,
-            EngineChoice::Rego => palisade_policy::TemplateEngine::Rego,
-            EngineChoice::Cel => palisade_policy::TemplateEngine::Cel,
-        }
-    }
-}
-
-#[derive(Args, Debug)]
-struct ChecksArgs {
-    #[command(subcommand)]
-    command: Option<ChecksCommand>,
-    /// Only checks in this framework: pss-baseline, pss-restricted, cis, nsa, mitre.
-    #[arg(long)]
-    framework: Option<String>,
-    /// Only checks of this severity or higher.
-    #[arg(long, value_parser = parse_severity)]
-    severity: Option<Severity>,
-    /// Print the whole catalog as Markdown (this is how docs/checks.md is made).
-    #[arg(long)]
-    markdown: bool,
-    /// Print the list as JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Subcommand, Debug)]
-enum ChecksCommand {
-    /// Print a check's documentation.
-    Explain {
-        /// Check ID or name, e.g. PSS102 or privileged.
-        id: String,
-    },
-}
-
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s)
-        .ok_or_else(|| format!("unknown severity {s:?} (critical, high, medium, low, info)"))
-}
-
-fn parse_profile(s: &str) -> Result<Profile, String> {
-    Profile::parse(s)
-        .ok_or_else(|| format!("unknown profile {s:?} (pss-baseline, pss-restricted, all)"))
-}
-
-fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
-    PssVersion::parse(s).ok_or_else(|| {
-        format!(
-            "unknown version {s:?}: use v1.0 … {} or latest",
-            PssVersion::LATEST
-        )
-    })
-}
 
 fn main() -> ExitCode {
     init_tracing();
-    let cli = match Cli::try_parse() {
+    // Old spellings (docs/cli.md, "Deprecated spellings") still work, with a note.
+    let (args, deprecated) = compat::rewrite(std::env::args_os().collect());
+    for note in &deprecated {
+        eprintln!("palisade: warning: {note}");
+    }
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -223,7 +35,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(args) => scan(args),
-        Command::Checks(args) => checks(args),
+        Command::Checks(args) => palisade::checks::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Admission(args) => admission::run(args),
         Command::Rbac(args) => rbac::run(args),
@@ -431,9 +243,9 @@ fn scan(args: ScanArgs) -> Result<u8> {
     }
     drop(stderr);
 
-    let color = args.output.is_none() && args.format == Format::Human && use_color(args.color);
+    let color = args.output.is_none() && args.format == Format::Text && use_color(args.color);
     let text = match args.format {
-        Format::Human => human::render(
+        Format::Text => human::render(
             &report,
             human::HumanOptions {
                 color,
@@ -470,81 +282,4 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else {
         EXIT_CLEAN
     })
-}
-
-fn checks(args: ChecksArgs) -> Result<u8> {
-    if let Some(ChecksCommand::Explain { id }) = &args.command {
-        let Some(check) = registry::find(id) else {
-            eprintln!("palisade: error: unknown check {id:?} (see `palisade checks`)");
-            return Ok(EXIT_ERROR);
-        };
-        let m = check.meta();
-        println!("# {} {} — {}\n", m.id, m.name, m.title);
-        println!("Severity: {}", m.severity);
-        if !m.frameworks().is_empty() {
-            println!("Frameworks: {}", m.frameworks().join(", "));
-        }
-        println!();
-        print!("{}", m.markdown());
-        return Ok(EXIT_CLEAN);
-    }
-    if args.markdown {
-        print!("{}", palisade_checks::docs::catalog_markdown());
-        return Ok(EXIT_CLEAN);
-    }
-    if let Some(f) = &args.framework {
-        let known = ["pss-baseline", "pss-restricted", "cis", "nsa", "mitre"];
-        if !known.contains(&f.as_str()) {
-            eprintln!(
-                "palisade: error: unknown framework {f:?} ({})",
-                known.join(", ")
-            );
-            return Ok(EXIT_ERROR);
-        }
-    }
-    let selected: Vec<_> = registry::all()
-        .iter()
-        .filter(|c| {
-            let m = c.meta();
-            args.framework
-                .as_deref()
-                .is_none_or(|f| m.frameworks().contains(&f))
-                && args.severity.is_none_or(|s| m.severity >= s)
-        })
-        .collect();
-    if args.json {
-        let v: Vec<_> = selected
-            .iter()
-            .map(|c| {
-                let m = c.meta();
-                serde_json::json!({
-                    "id": m.id, "name": m.name, "title": m.title, "severity": m.severity,
-                    "category": m.category.as_str(), "frameworks": m.frameworks(), "tags": m.tags(),
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(EXIT_CLEAN);
-    }
-    let name_w = selected
-        .iter()
-        .map(|c| c.meta().name.len())
-        .max()
-        .unwrap_or(4);
-    println!("{:<7} {:<name_w$} {:<9} TITLE", "ID", "NAME", "SEVERITY");
-    for c in &selected {
-        let m = c.meta();
-        println!(
-            "{:<7} {:<name_w$} {:<9} {}",
-            m.id,
-            m.name,
-            m.severity.as_str(),
-            m.title
-        );
-    }
-    println!(
-        "\n{} checks (`palisade checks explain ID` for details)",
-        selected.len()
-    );
-    Ok(EXIT_CLEAN)
 }

@@ -10,7 +10,7 @@ use palisade_netpol::connlist::{connlist, exposure, merged_ranges, Options as Co
 use palisade_netpol::explain::{endpoint, explain, parse_port, render as render_explanation};
 use palisade_netpol::flows::{read as read_flows, resolve_all, Format as FlowFormat, Verdict};
 use palisade_netpol::impact::{impact, Impact, Row};
-use palisade_netpol::lint::{lint, Severity as LintSeverity, CATALOG};
+use palisade_netpol::lint::{lint, LintDef, Severity as LintSeverity, CATALOG};
 use palisade_netpol::recommend::{recommend, Options as RecOptions};
 use palisade_netpol::render::{self, Line};
 use palisade_netpol::{BuildOptions, Endpoint, Engine, Network};
@@ -58,7 +58,7 @@ struct Input {
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum ListFormat {
-    Txt,
+    Text,
     Json,
     Csv,
     Md,
@@ -74,7 +74,14 @@ enum TextOrJson {
 
 #[derive(Args, Debug)]
 struct ConnlistArgs {
-    #[arg(long, short = 'o', value_enum, default_value = "txt")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: ListFormat,
     #[arg(long, value_name = "FILE")]
     output_file: Option<PathBuf>,
@@ -102,17 +109,37 @@ struct ExplainArgs {
     port: Option<String>,
     #[arg(long, short = 'f', value_name = "PATH", required = true)]
     file: Vec<PathBuf>,
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: TextOrJson,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 struct LintArgs {
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: TextOrJson,
-    /// Exit 1 when a finding is at or over this severity (low, medium, high).
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    fail_on: Option<LintSeverity>,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Exit 1 when a finding is at or over this severity (info: any finding).
+    #[arg(long, value_name = "SEVERITY", value_parser = crate::severity_parser())]
+    fail_on: Option<palisade_report::Severity>,
     #[command(flatten)]
     input: Input,
 }
@@ -123,8 +150,18 @@ struct DiffArgs {
     before: PathBuf,
     /// After.
     after: PathBuf,
-    #[arg(long, short = 'o', value_enum, default_value = "txt")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: ListFormat,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
     /// Exit 1 when anything differs.
     #[arg(long)]
     fail_on_diff: bool,
@@ -160,6 +197,9 @@ struct RecommendArgs {
     /// Leave out the DNS egress rule.
     #[arg(long)]
     no_dns: bool,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
     #[command(flatten)]
     input: Input,
 }
@@ -176,8 +216,18 @@ struct ImpactArgs {
     /// The --policies set replaces every policy of the snapshot.
     #[arg(long, requires = "policies")]
     replace: bool,
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: TextOrJson,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
     /// Exit 1 when an observed flow would be newly denied.
     #[arg(long)]
     fail_on_deny: bool,
@@ -185,12 +235,81 @@ struct ImpactArgs {
     input: Input,
 }
 
-fn parse_severity(s: &str) -> Result<LintSeverity, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "low" => Ok(LintSeverity::Low),
-        "medium" => Ok(LintSeverity::Medium),
-        "high" => Ok(LintSeverity::High),
-        _ => Err(format!("unknown severity {s:?}: low, medium or high")),
+/// The example and the fix of each lint, in the catalog's documentation.
+const LINT_DOCS: &[(&str, &str, &str)] = &[
+    (
+        "NP001",
+        "```yaml\nkind: NetworkPolicy\nmetadata: {name: api-ingress, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: apii}}   # no pod is labelled app=apii\n  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]\n```",
+        "Select the pods the policy is meant for (check the labels with `kubectl get pods --show-labels`), or delete the policy.",
+    ),
+    (
+        "NP002",
+        "```yaml\nspec:\n  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: frontend}}  # no such namespace\n```",
+        "Fix the selector so it matches the intended peers; a peer that matches nothing is usually a renamed label or namespace.",
+    ),
+    (
+        "NP003",
+        "```yaml\nspec:\n  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from: [{namespaceSelector: {}}]            # every pod of every namespace\n  - from: [{podSelector: {matchLabels: {app: web}}}]  # already allowed by the rule above\n```",
+        "Remove the shadowed rule, or narrow the broader rule so that each rule states a distinct intent.",
+    ),
+    (
+        "NP004",
+        "A namespace `shop` whose workloads have no NetworkPolicy selecting every pod for ingress.",
+        "Add a default-deny policy to the namespace and allow the needed traffic explicitly:\n\n```yaml\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n```",
+    ),
+    (
+        "NP005",
+        "```yaml\nspec:\n  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Egress]\n  egress:\n  - to: [{ipBlock: {cidr: 0.0.0.0/0}}]\n```",
+        "Allow egress to the addresses and ports the workload uses (the database's range, DNS to kube-dns), or route external traffic through an egress proxy.",
+    ),
+    (
+        "NP006",
+        "```yaml\nspec:\n  podSelector: {}\n  ingress:\n  - from: [{namespaceSelector: {}}]   # every namespace, every port\n```",
+        "Name the client namespaces and pods, and the ports they use:\n\n```yaml\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: frontend}}}]\n    ports: [{port: 8080}]\n```",
+    ),
+    (
+        "NP007",
+        "An AdminNetworkPolicy rule with `action: Pass` for pods that no NetworkPolicy selects, with no BaselineAdminNetworkPolicy.",
+        "Add the NetworkPolicies the Pass rule delegates to, or a BaselineAdminNetworkPolicy with the default you want, or use Allow/Deny in the admin policy.",
+    ),
+];
+
+/// The catalog entry of a lint (one per `CATALOG` row of palisade-netpol), shared by `scan`'s
+/// report and `palisade checks`.
+pub fn lint_rule(d: &LintDef) -> palisade_report::RuleInfo {
+    let (example, instead) = LINT_DOCS
+        .iter()
+        .find(|(id, _, _)| *id == d.id)
+        .map(|(_, e, u)| (*e, *u))
+        .unwrap_or((
+            "(no example recorded)",
+            "See `palisade netpol explain` for the rules deciding a connection.",
+        ));
+    palisade_report::RuleInfo {
+        id: d.id.to_string(),
+        name: d.name.to_string(),
+        title: format!("Network policy: {}", d.title),
+        severity: report_severity(d.severity),
+        docs: format!(
+            "## What it does\nReports {}: judged over the workloads, namespaces and policies of the snapshot (NetworkPolicies, AdminNetworkPolicies and the BaselineAdminNetworkPolicy), at the policy's or rule's line.\n\n## Why is this bad?\n{}.\n\n## Example\n{example}\n\n## Use instead\n{instead}\n\n## Notes\n`palisade netpol lint` reports the same; `palisade netpol explain` shows why a given connection is allowed. `palisade scan` (profile `all`) reports it when the input has policies.\n",
+            d.title, d.why
+        ),
+        tags: vec!["network".into(), "netpol".into()],
+        help_uri: palisade_checks::meta::help_uri(d.id),
+    }
+}
+
+/// Every network policy lint as a catalog rule.
+pub fn catalog_rules() -> Vec<palisade_report::RuleInfo> {
+    CATALOG.iter().map(lint_rule).collect()
+}
+
+/// A lint's severity on the scale every `--fail-on` and report uses.
+pub fn report_severity(s: LintSeverity) -> palisade_report::Severity {
+    match s {
+        LintSeverity::Low => palisade_report::Severity::Low,
+        LintSeverity::Medium => palisade_report::Severity::Medium,
+        LintSeverity::High => palisade_report::Severity::High,
     }
 }
 
@@ -281,7 +400,7 @@ fn lines_of(engine: &Engine, opts: &ConnOptions) -> Vec<Line> {
 
 fn render_lines(lines: &[Line], format: ListFormat, title: &str) -> String {
     match format {
-        ListFormat::Txt => render::txt(lines),
+        ListFormat::Text => render::txt(lines),
         ListFormat::Json => render::json(lines),
         ListFormat::Csv => render::csv(lines),
         ListFormat::Md => render::md(lines),
@@ -410,7 +529,7 @@ fn run_explain(a: ExplainArgs) -> Result<u8> {
             }))? + "\n"
         }
     };
-    write_out(&text, None)?;
+    write_out(&text, a.output_file.as_deref())?;
     Ok(if errors { EXIT_ERROR } else { EXIT_CLEAN })
 }
 
@@ -448,13 +567,13 @@ fn run_lint(a: LintArgs) -> Result<u8> {
             serde_json::to_string_pretty(&v)? + "\n"
         }
     };
-    write_out(&text, None)?;
+    write_out(&text, a.output_file.as_deref())?;
     if errors {
         return Ok(EXIT_ERROR);
     }
     let fail = a
         .fail_on
-        .is_some_and(|t| found.iter().any(|f| f.severity >= t));
+        .is_some_and(|t| found.iter().any(|f| report_severity(f.severity) >= t));
     Ok(if fail { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
@@ -471,7 +590,7 @@ fn run_diff(a: DiffArgs) -> Result<u8> {
     };
     let changes = render::diff(&lines_of(&g1, &opts), &lines_of(&g2, &opts));
     let text = match a.output {
-        ListFormat::Txt => render::diff_txt(&changes),
+        ListFormat::Text => render::diff_txt(&changes),
         ListFormat::Json => render::diff_json(&changes),
         ListFormat::Csv => render::diff_csv(&changes),
         ListFormat::Md => render::diff_md(&changes),
@@ -480,7 +599,7 @@ fn run_diff(a: DiffArgs) -> Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    write_out(&text, None)?;
+    write_out(&text, a.output_file.as_deref())?;
     if e1 || e2 {
         return Ok(EXIT_ERROR);
     }
@@ -554,7 +673,7 @@ fn run_recommend(a: RecommendArgs) -> Result<u8> {
         used.len()
     );
     text.push_str(&rec.policies.join("---\n"));
-    write_out(&text, None)?;
+    write_out(&text, a.output_file.as_deref())?;
     Ok(if errors || flow_errors {
         EXIT_ERROR
     } else {
@@ -640,7 +759,7 @@ fn run_impact(a: ImpactArgs) -> Result<u8> {
             }))? + "\n"
         }
     };
-    write_out(&text, None)?;
+    write_out(&text, a.output_file.as_deref())?;
     if errors || flow_errors {
         return Ok(EXIT_ERROR);
     }
@@ -729,26 +848,8 @@ pub fn scan_findings(
     if defs.is_empty() || !has_policies {
         return (Vec::new(), Vec::new());
     }
-    let sev = |s: LintSeverity| match s {
-        LintSeverity::Low => palisade_report::Severity::Low,
-        LintSeverity::Medium => palisade_report::Severity::Medium,
-        LintSeverity::High => palisade_report::Severity::High,
-    };
-    let rules = defs
-        .iter()
-        .map(|d| palisade_report::RuleInfo {
-            id: d.id.to_string(),
-            name: d.name.to_string(),
-            title: format!("Network policy: {}", d.title),
-            severity: sev(d.severity),
-            docs: format!("{}.\n\n`palisade netpol lint` reports the same; `palisade netpol explain` shows why a given connection is allowed.", d.why),
-            tags: vec!["network".into(), "netpol".into()],
-            help_uri: format!(
-                "https://github.com/palisade-dev/palisade/blob/main/docs/netpol.md#{}",
-                d.id.to_ascii_lowercase()
-            ),
-        })
-        .collect();
+    let sev = report_severity;
+    let rules = defs.iter().copied().map(lint_rule).collect();
     let net = Network::build(objects, &BuildOptions::default());
     let engine = Engine::new(&net);
     let mut findings = Vec::new();

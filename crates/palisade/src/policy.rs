@@ -40,7 +40,7 @@ enum SuiteEngine {
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum TestFormat {
-    Human,
+    Text,
     Json,
     Junit,
 }
@@ -54,9 +54,18 @@ struct TestArgs {
     #[arg(long, value_enum, default_value = "auto")]
     engine: SuiteEngine,
     /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "human")]
+    #[arg(
+        long = "output",
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     format: TestFormat,
-    /// Only print failing cases (and the summary) in human output.
+    /// Write the results to this file instead of standard output.
+    #[arg(long = "output-file", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Only print failing cases (and the summary) in text output.
     #[arg(long, short = 'q')]
     quiet: bool,
 }
@@ -115,7 +124,7 @@ struct ExportArgs {
     #[arg(long, value_delimiter = ',')]
     exempt_runtime_class: Vec<String>,
     /// Write the YAML to this file instead of standard output.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long = "output-file", value_name = "FILE")]
     output: Option<PathBuf>,
 }
 
@@ -157,16 +166,22 @@ fn test(args: TestArgs) -> Result<u8> {
     }
     let reports: Vec<SuiteReport> = files.iter().map(|f| run_suite(f, args.engine)).collect();
     let text = match args.format {
-        TestFormat::Human => render_human(&reports, args.quiet),
+        TestFormat::Text => render_human(&reports, args.quiet),
         TestFormat::Json => {
             serde_json::to_string_pretty(&reports).context("cannot serialize the results")? + "\n"
         }
         TestFormat::Junit => render_junit(&reports),
     };
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e).context("cannot write to standard output");
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e).context("cannot write to standard output");
+                }
+            }
         }
     }
     let input_errors = diags

@@ -6,9 +6,10 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_model::{Diagnostic, Level, LoadOptions};
 use palisade_rbac::generate::{generate, read_audit_log, GenerateOptions};
+use palisade_rbac::kubectl::resource_query;
 use palisade_rbac::paths::{paths, to_dot, to_html, PathOptions};
-use palisade_rbac::risks::{risks, RiskOptions, Severity};
-use palisade_rbac::{bootstrap, BuildOptions, Rbac, Request, Subject, UserInfo};
+use palisade_rbac::risks::{risks, RiskDef, RiskOptions, Severity};
+use palisade_rbac::{bootstrap, BuildOptions, Rbac, Subject, UserInfo};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -67,17 +68,33 @@ struct WhoCanArgs {
     /// The verb: get, list, watch, create, update, patch, delete, deletecollection, or a
     /// special verb (impersonate, bind, escalate, approve, use).
     verb: String,
-    /// The resource as kubectl spells it: pods, pods/exec, deployments.apps,
-    /// deployments.apps/scale, widgets.example.com; or a non-resource URL (/healthz).
+    /// The resource as `kubectl auth can-i` reads it: pods, deployments.apps,
+    /// deployments.v1.apps, widgets.example.com; RESOURCE/NAME for one object (secrets/s1 is
+    /// the Secret named s1); or a non-resource URL (/healthz). A subresource goes in
+    /// --subresource: `pods/exec` alone is ambiguous and refused.
     resource: String,
+    /// The subresource: `pods --subresource exec`, `deployments.apps --subresource scale`.
+    #[arg(long, value_name = "SUBRESOURCE")]
+    subresource: Option<String>,
     /// Only in this namespace (default: any namespace).
     #[arg(long, short = 'n')]
     namespace: Option<String>,
-    /// Only for this object (rules limited by resourceNames count when they name it).
+    /// Only for this object, the same as RESOURCE/NAME (rules limited by resourceNames count
+    /// when they name it).
     #[arg(long)]
     name: Option<String>,
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: TextOrJson,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
     #[command(flatten)]
     input: Input,
 }
@@ -93,8 +110,18 @@ struct CanArgs {
     /// Only this namespace (cluster-wide grants included, as kubectl shows them).
     #[arg(long, short = 'n')]
     namespace: Option<String>,
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: TextOrJson,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
     #[command(flatten)]
     input: Input,
 }
@@ -107,11 +134,21 @@ struct RisksArgs {
     /// Only risks at or above this severity: low, medium, high, critical.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, default_value = "low")]
     min_severity: Severity,
-    /// Exit 1 when a risk at or above this severity is found.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    fail_on: Option<Severity>,
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    /// Exit 1 when a risk at or above this severity is found (info: any risk).
+    #[arg(long, value_name = "SEVERITY", value_parser = crate::severity_parser())]
+    fail_on: Option<palisade_report::Severity>,
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: TextOrJson,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
     #[command(flatten)]
     input: Input,
 }
@@ -129,7 +166,14 @@ struct PathsArgs {
     /// Also report principals whose path starts with a default grant (the control plane's).
     #[arg(long)]
     include_defaults: bool,
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     output: GraphFormat,
     /// Write to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
@@ -167,6 +211,95 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
         _ => Err(format!(
             "unknown severity {s:?}: low, medium, high or critical"
         )),
+    }
+}
+
+/// The catalog entry of an RBAC risk (one per `CATALOG` row of palisade-rbac), shared by
+/// `scan`'s report and `palisade checks`: documentation in the catalog's sections, the
+/// example role generated from what the risk matches.
+pub fn risk_rule(d: &RiskDef) -> palisade_report::RuleInfo {
+    let scope = match d.namespace_severity {
+        Some(ns) => format!(
+            "Severity is {} through a ClusterRoleBinding and {} through a RoleBinding (one namespace); a rule limited to resourceNames is one level lower.",
+            d.cluster_severity.as_str(),
+            ns.as_str()
+        ),
+        None => format!(
+            "Severity is {}. The resources are cluster-scoped, so only a ClusterRoleBinding grants them.",
+            d.cluster_severity.as_str()
+        ),
+    };
+    let what = if d.grants.is_empty() {
+        "Reports every subject (user, group or service account) bound to the `cluster-admin` ClusterRole.".to_string()
+    } else {
+        let grants: Vec<String> = d
+            .grants
+            .iter()
+            .map(|(verbs, group, res)| {
+                format!(
+                    "`{}` on `{}`{}",
+                    verbs.join("`/`"),
+                    res,
+                    if group.is_empty() || *group == "*" {
+                        String::new()
+                    } else {
+                        format!(" ({group})")
+                    }
+                )
+            })
+            .collect();
+        format!(
+            "Reports every subject (user, group or service account) of a RoleBinding or ClusterRoleBinding whose role's effective rules (aggregated and default roles included) grant any of: {}.",
+            grants.join("; ")
+        )
+    };
+    let (kind, binding) = if d.namespace_severity.is_some() {
+        ("Role", "RoleBinding")
+    } else {
+        ("ClusterRole", "ClusterRoleBinding")
+    };
+    let meta_ns = if kind == "Role" {
+        "\n  namespace: ci"
+    } else {
+        ""
+    };
+    let example = match d.grants.first() {
+        None => "```yaml\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: ci-admin\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: ServiceAccount\n  name: deployer\n  namespace: ci\n```".to_string(),
+        Some((verbs, group, res)) => format!(
+            "```yaml\napiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata:\n  name: deployer{meta_ns}\nrules:\n- apiGroups: [\"{group}\"]\n  resources: [\"{res}\"]\n  verbs: [{}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: {binding}\nmetadata:\n  name: deployer{meta_ns}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: {kind}\n  name: deployer\nsubjects:\n- kind: ServiceAccount\n  name: deployer\n  namespace: ci\n```",
+            verbs.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let instead = "Grant only the verbs and resources the subject uses (`palisade rbac generate` derives them from an audit log); prefer a RoleBinding in the one namespace that needs it over a ClusterRoleBinding, and name the objects with `resourceNames` where the subject works on known ones. Where the power is needed (a controller that must do this), keep the subject's credentials out of reach: a dedicated service account, no token Secret, workloads that cannot be exec'd into.";
+    palisade_report::RuleInfo {
+        id: d.id.to_string(),
+        name: d.name.to_string(),
+        title: format!("RBAC risk: subject {}", d.title),
+        severity: report_severity(d.cluster_severity),
+        docs: format!(
+            "## What it does\n{what}\n\n## Why is this bad?\n{}. {scope}\n\n## Example\n{example}\n\n## Use instead\n{instead}\n\n## Notes\n`palisade rbac risks` lists each grant with its binding, role and rule; `palisade rbac paths` shows what it leads to. `palisade scan` (profile `all`) reports it at the binding's subject.\n",
+            d.why
+        ),
+        tags: vec!["rbac".into()],
+        help_uri: palisade_checks::meta::help_uri(d.id),
+    }
+}
+
+/// Every RBAC risk as a catalog rule.
+pub fn catalog_rules() -> Vec<palisade_report::RuleInfo> {
+    palisade_rbac::risks::CATALOG
+        .iter()
+        .map(risk_rule)
+        .collect()
+}
+
+/// A risk's severity on the scale every `--fail-on` and report uses.
+pub fn report_severity(s: Severity) -> palisade_report::Severity {
+    match s {
+        Severity::Low => palisade_report::Severity::Low,
+        Severity::Medium => palisade_report::Severity::Medium,
+        Severity::High => palisade_report::Severity::High,
+        Severity::Critical => palisade_report::Severity::Critical,
     }
 }
 
@@ -283,39 +416,36 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 fn who_can(a: WhoCanArgs) -> Result<u8> {
     let (rbac, errors) = load(&a.input)?;
-    let (mut req, namespaced, shown) = if a.resource.starts_with('/') {
-        (
-            Request::non_resource(&a.verb, &a.resource),
-            false,
-            a.resource.clone(),
-        )
-    } else {
-        let (res, sub) = match a.resource.split_once('/') {
-            Some((r, s)) => (r, Some(s)),
-            None => (a.resource.as_str(), None),
-        };
-        let info = rbac.resources.resolve(res).map_err(anyhow::Error::msg)?;
-        let combined = match sub {
-            Some(s) => format!("{}/{s}", info.resource),
-            None => info.resource.clone(),
-        };
-        let shown = if info.group.is_empty() {
-            combined.clone()
-        } else {
-            format!("{combined} (apiGroup {})", info.group)
-        };
-        (
-            Request::resource(&a.verb, &info.group, &combined),
-            info.namespaced,
-            shown,
-        )
+    let query = match resource_query(
+        &rbac.resources,
+        &a.verb,
+        &a.resource,
+        a.name.as_deref(),
+        a.subresource.as_deref(),
+    ) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("palisade: error: {e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let (mut req, namespaced) = (query.request, query.namespaced);
+    let shown = match &req.path {
+        Some(p) => p.clone(),
+        None => {
+            let combined = req.combined_resource();
+            if req.group.is_empty() {
+                combined
+            } else {
+                format!("{combined} (apiGroup {})", req.group)
+            }
+        }
     };
     if namespaced {
         req.namespace = a.namespace.clone();
     } else if a.namespace.is_some() && req.path.is_none() {
         eprintln!("palisade: note: {shown} is cluster-scoped; -n is ignored");
     }
-    req.name = a.name.clone();
     let rows = rbac.who_can(&req, namespaced);
     match a.output {
         TextOrJson::Json => {
@@ -336,7 +466,10 @@ fn who_can(a: WhoCanArgs) -> Result<u8> {
                 })
                 .collect();
             let doc = serde_json::json!({"request": req, "allowed": items});
-            emit(&(serde_json::to_string_pretty(&doc)? + "\n"), None)?;
+            emit(
+                &(serde_json::to_string_pretty(&doc)? + "\n"),
+                a.output_file.as_ref(),
+            )?;
         }
         TextOrJson::Text => {
             let scope = match (&req.namespace, namespaced) {
@@ -348,7 +481,7 @@ fn who_can(a: WhoCanArgs) -> Result<u8> {
                 "Who can {} {}{}{}: {} grant(s)\n\n",
                 a.verb,
                 shown,
-                a.name
+                req.name
                     .as_ref()
                     .map(|n| format!(" named {n}"))
                     .unwrap_or_default(),
@@ -373,7 +506,7 @@ fn who_can(a: WhoCanArgs) -> Result<u8> {
                 })
                 .collect();
             out.push_str(&table(&["SUBJECT", "SCOPE", "VIA"], &cells));
-            emit(&out, None)?;
+            emit(&out, a.output_file.as_ref())?;
         }
     }
     Ok(status(errors, false))
@@ -392,7 +525,10 @@ fn can(a: CanArgs) -> Result<u8> {
                 "groups": user.groups,
                 "permissions": tables,
             });
-            emit(&(serde_json::to_string_pretty(&doc)? + "\n"), None)?;
+            emit(
+                &(serde_json::to_string_pretty(&doc)? + "\n"),
+                a.output_file.as_ref(),
+            )?;
         }
         TextOrJson::Text => {
             let mut out = format!(
@@ -433,7 +569,7 @@ fn can(a: CanArgs) -> Result<u8> {
                     &cells,
                 ));
             }
-            emit(&out, None)?;
+            emit(&out, a.output_file.as_ref())?;
         }
     }
     Ok(status(errors, false))
@@ -451,7 +587,10 @@ fn run_risks(a: RisksArgs) -> Result<u8> {
     .filter(|r| r.severity >= a.min_severity)
     .collect();
     match a.output {
-        TextOrJson::Json => emit(&(serde_json::to_string_pretty(&found)? + "\n"), None)?,
+        TextOrJson::Json => emit(
+            &(serde_json::to_string_pretty(&found)? + "\n"),
+            a.output_file.as_ref(),
+        )?,
         TextOrJson::Text => {
             let mut out = String::new();
             for r in &found {
@@ -483,12 +622,12 @@ fn run_risks(a: RisksArgs) -> Result<u8> {
                 count(Severity::Medium),
                 count(Severity::Low)
             ));
-            emit(&out, None)?;
+            emit(&out, a.output_file.as_ref())?;
         }
     }
     let failing = a
         .fail_on
-        .is_some_and(|t| found.iter().any(|r| r.severity >= t));
+        .is_some_and(|t| found.iter().any(|r| report_severity(r.severity) >= t));
     Ok(status(errors, failing))
 }
 
@@ -677,30 +816,8 @@ pub fn scan_findings(
             defaults: Some(bootstrap::latest()),
         },
     );
-    let sev = |s: Severity| match s {
-        Severity::Low => palisade_report::Severity::Low,
-        Severity::Medium => palisade_report::Severity::Medium,
-        Severity::High => palisade_report::Severity::High,
-        Severity::Critical => palisade_report::Severity::Critical,
-    };
-    let rules = defs
-        .iter()
-        .map(|d| palisade_report::RuleInfo {
-            id: d.id.to_string(),
-            name: d.name.to_string(),
-            title: format!("RBAC risk: subject {}", d.title),
-            severity: sev(d.cluster_severity),
-            docs: format!(
-                "{}.\n\nReported per subject of a RoleBinding or ClusterRoleBinding, from the bound role's effective rules (default and aggregated roles included). Severity is for a ClusterRoleBinding; a RoleBinding, or a rule limited to resourceNames, is less severe. `palisade rbac risks` lists the same with more detail, `palisade rbac paths` what it leads to.",
-                d.why
-            ),
-            tags: vec!["rbac".into()],
-            help_uri: format!(
-                "https://github.com/palisade-dev/palisade/blob/main/docs/rbac.md#{}",
-                d.id.to_ascii_lowercase()
-            ),
-        })
-        .collect();
+    let sev = report_severity;
+    let rules = defs.iter().copied().map(risk_rule).collect();
     let mut findings = Vec::new();
     for r in risks(&rbac, &RiskOptions::default()) {
         if !defs.iter().any(|d| d.id == r.id) {

@@ -388,7 +388,7 @@ fn checks_listing_and_explain() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("PSS102  privileged"));
     let out = palisade()
-        .args(["checks", "--framework", "pss-restricted", "--json"])
+        .args(["checks", "--framework", "pss-restricted", "-o", "json"])
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -516,7 +516,7 @@ fn cluster_scan_through_kubeconfig() {
 #[test]
 fn golden_outputs_of_the_insecure_example() {
     for (format, file) in [
-        ("human", "insecure.human.txt"),
+        ("text", "insecure.human.txt"),
         ("sarif", "insecure.sarif.json"),
     ] {
         let out = palisade()

@@ -141,3 +141,46 @@ fn unknown_kubernetes_version_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no default roles for Kubernetes"));
 }
+
+/// `RESOURCE/NAME` is the object named NAME, as `kubectl auth can-i` reads it: a Role that
+/// grants exactly that Secret answers (it used to be read as a subresource, with 0 grants).
+#[test]
+fn who_can_reads_resource_slash_name_as_kubectl_does() {
+    let run = |args: &[&str]| {
+        palisade()
+            .args(["rbac", "who-can", "get"])
+            .args(args)
+            .args(["-n", "shop", "-o", "json"])
+            .arg(fixture("semantics.yaml"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["secrets/db-password"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["request"]["name"], "db-password");
+    assert_eq!(v["request"]["subresource"], "");
+    let bindings: Vec<&str> = v["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["binding"].as_str().unwrap())
+        .collect();
+    assert!(bindings.contains(&"RoleBinding shop/alice-secret"), "{bindings:?}");
+    // --name is the same question.
+    let same = run(&["secrets", "--name", "db-password"]);
+    assert_eq!(same.stdout, out.stdout);
+    // A subresource is asked with --subresource.
+    let out = run(&["pods", "--subresource", "exec"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["request"]["subresource"], "exec");
+    // pods/exec alone is ambiguous: exit 2, both spellings named.
+    let out = run(&["pods/exec"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pods --subresource exec") && err.contains("pods --name exec"),
+        "{err}"
+    );
+}
