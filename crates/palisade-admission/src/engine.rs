@@ -17,7 +17,7 @@ use palisade_checks::engine::{Engine, EngineOptions};
 use palisade_checks::CheckSettings;
 use palisade_model::load::{load_paths, LoadOptions as ModelLoadOptions};
 use palisade_model::{Diagnostic, Level as DiagLevel, Node, Object, Source};
-use palisade_policy::authorizer::RbacAuthorizer;
+use palisade_policy::authorizer::RbacSnapshot;
 use palisade_policy::ReviewMemo;
 use palisade_policy::{
     Action, AdmissionRequest, DecisionKind, Evaluation, Inventory, LoadOptions, Operation, Policy,
@@ -59,7 +59,7 @@ pub struct Admission {
     checks: Vec<CheckUnit>,
     policies: Vec<Arc<dyn Policy>>,
     inventory: Inventory,
-    authorizer: RbacAuthorizer,
+    authorizer: RbacSnapshot,
     /// Namespace objects from `namespaces.files` and the policy paths.
     static_namespaces: HashMap<String, Arc<Value>>,
     /// Load warnings (errors make [`Admission::load`] fail).
@@ -236,7 +236,7 @@ impl Admission {
             }
         }
         let inventory = Inventory::new(others.into_iter().chain(ns_values));
-        let authorizer = RbacAuthorizer::from_inventory(&inventory);
+        let authorizer = RbacSnapshot::from_inventory(&inventory);
 
         let mut checks = Vec::new();
         for (i, rule) in config.checks.iter().enumerate() {

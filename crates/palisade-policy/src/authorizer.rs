@@ -1,16 +1,17 @@
 //! The `authorizer` CEL variable asks "may this user do that?". Offline there is no API
 //! server to ask, so answers come from an [`Authorizer`]: by default [`NoOpinion`]; the
-//! RBAC snapshot authorizer ([`RbacAuthorizer`]) answers from Roles and bindings in the
-//! inventory. The CEL side (`authorizer.group(..).resource(..).check(verb)`, `path`,
-//! `serviceAccount`, `requestResource`, and the decision's `allowed`, `reason`, `errored`,
-//! `error`) is in [`crate::cel::authz`].
+//! RBAC snapshot authorizer ([`RbacSnapshot`]) answers through palisade-rbac from Roles
+//! and bindings in the inventory and Kubernetes' default ones. The CEL side
+//! (`authorizer.group(..).resource(..).check(verb)`, `path`, `serviceAccount`,
+//! `requestResource`, and the decision's `allowed`, `reason`, `errored`, `error`) is in
+//! [`crate::cel::authz`].
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use serde_json::Value;
+use palisade_rbac::{bootstrap, BuildOptions, Rbac, Request};
 
 use crate::inventory::Inventory;
-use crate::request::{str_at, UserInfo};
+use crate::request::UserInfo;
 
 /// The attributes of one access check (`authorizer.group(g).resource(r)...check(verb)` or
 /// `authorizer.path(p).check(verb)`).
@@ -52,232 +53,90 @@ impl Authorizer for NoOpinion {
     }
 }
 
-/// Answers from a snapshot of RBAC objects (Roles, ClusterRoles, RoleBindings,
-/// ClusterRoleBindings), as the API server's RBAC authorizer would
-/// (`k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac`):
+/// Answers as the API server's RBAC authorizer would, through palisade-rbac (the one
+/// authorizer: aggregated ClusterRoles resolved, Kubernetes' default roles and bindings
+/// added where the snapshot lacks them, exact rule matching; see
+/// [`palisade_rbac::authz`]). The snapshot is built once, from the RBAC objects of an
+/// [`Inventory`], and answers every evaluation of every policy.
 ///
-/// - ClusterRoleBindings grant their ClusterRole everywhere; RoleBindings grant a Role of
-///   their namespace, or a ClusterRole, only within their namespace (never for
-///   cluster-scoped or non-resource requests).
-/// - Subjects: `User` (by username), `Group` (by the user's groups), `ServiceAccount`
-///   (`system:serviceaccount:<ns>:<name>`; a subject without a namespace takes the
-///   binding's).
-/// - Rules: `verbs`, `apiGroups`, `resources` (`*`, `resource`, `resource/subresource`,
-///   `*/subresource`), `resourceNames` (a check without a name matches only rules without
-///   names) and `nonResourceURLs` (`*`, exact, or a `prefix*`); `*` wildcards everywhere.
+/// - Allowed: the API server's reason (`RBAC: allowed by RoleBinding "deployers/prod" of
+///   ClusterRole "deployer" to Group "ci"`).
+/// - Not allowed: "no opinion" (RBAC never denies), with an empty reason, or naming the
+///   missing roles of the user's bindings (`RBAC: [role.rbac.authorization.k8s.io
+///   "missing" not found]`).
 /// - Members of `system:masters` are allowed everything, as the API server's
 ///   privileged-group authorizer (ahead of RBAC) allows them.
-///
-/// Not evaluated: `aggregationRule` (an aggregated ClusterRole has the rules written in its
-/// object, which a cluster's controller fills in and a manifest usually leaves empty).
-/// Denials are "no opinion" with an empty reason, unless a binding refers to a missing
-/// role (then the reason names it), as RBAC answers.
-#[derive(Clone, Debug, Default)]
-pub struct RbacAuthorizer {
-    cluster_roles: HashMap<String, Vec<Rule>>,
-    roles: HashMap<(String, String), Vec<Rule>>,
-    cluster_role_bindings: Vec<RbacBinding>,
-    role_bindings: HashMap<String, Vec<RbacBinding>>,
-}
-
-#[derive(Clone, Debug, Default)]
-struct Rule {
-    verbs: Vec<String>,
-    api_groups: Vec<String>,
-    resources: Vec<String>,
-    resource_names: Vec<String>,
-    non_resource_urls: Vec<String>,
-}
-
-#[derive(Clone, Debug)]
-struct RbacBinding {
-    name: String,
-    /// `None` for a ClusterRoleBinding.
-    namespace: Option<String>,
-    role_kind: String,
-    role_name: String,
-    subjects: Vec<Subject>,
-}
-
-#[derive(Clone, Debug)]
-struct Subject {
-    kind: String,
-    name: String,
-    namespace: String,
+#[derive(Debug)]
+pub struct RbacSnapshot {
+    rbac: Rbac,
 }
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
-fn strings_at(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+impl RbacSnapshot {
+    /// The inventory's Roles, ClusterRoles, RoleBindings and ClusterRoleBindings (any
+    /// `rbac.authorization.k8s.io` version), with the default roles and bindings of the
+    /// newest Kubernetes version palisade-rbac knows.
+    pub fn from_inventory(inventory: &Inventory) -> RbacSnapshot {
+        RbacSnapshot::with_defaults(inventory, Some(bootstrap::latest()))
+    }
 
-fn rules_of(v: &Value) -> Vec<Rule> {
-    v.get("rules")
-        .and_then(Value::as_array)
-        .map(|rules| {
-            rules
-                .iter()
-                .map(|r| Rule {
-                    verbs: strings_at(r, "verbs"),
-                    api_groups: strings_at(r, "apiGroups"),
-                    resources: strings_at(r, "resources"),
-                    resource_names: strings_at(r, "resourceNames"),
-                    non_resource_urls: strings_at(r, "nonResourceURLs"),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn binding_of(v: &Value, namespace: Option<String>) -> Option<RbacBinding> {
-    let name = str_at(v, &["metadata", "name"])?.to_string();
-    let role_kind = str_at(v, &["roleRef", "kind"])?.to_string();
-    let role_name = str_at(v, &["roleRef", "name"])?.to_string();
-    let subjects = v
-        .get("subjects")
-        .and_then(Value::as_array)
-        .map(|s| {
-            s.iter()
-                .map(|s| Subject {
-                    kind: str_at(s, &["kind"]).unwrap_or("").to_string(),
-                    name: str_at(s, &["name"]).unwrap_or("").to_string(),
-                    namespace: str_at(s, &["namespace"]).unwrap_or("").to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(RbacBinding {
-        name,
-        namespace,
-        role_kind,
-        role_name,
-        subjects,
-    })
-}
-
-fn matches_item(items: &[String], requested: &str) -> bool {
-    items.iter().any(|i| i == "*" || i == requested)
-}
-
-impl Rule {
-    fn allows(&self, check: &AccessCheck) -> bool {
-        if !matches_item(&self.verbs, &check.verb) {
-            return false;
+    /// As [`RbacSnapshot::from_inventory`], with the defaults of a chosen version (`None`:
+    /// none).
+    pub fn with_defaults(
+        inventory: &Inventory,
+        defaults: Option<&'static bootstrap::Defaults>,
+    ) -> RbacSnapshot {
+        let mut objects = Vec::new();
+        for kind in ["ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"] {
+            for o in inventory.of_kind(RBAC_GROUP, kind) {
+                let file = o
+                    .source
+                    .as_ref()
+                    .map(|s| s.file.clone())
+                    .unwrap_or_else(|| "inventory".into());
+                let root = palisade_model::Node::from_json(&o.value);
+                let source = Arc::new(palisade_model::Source::File(file));
+                objects.extend(palisade_model::Object::from_node(root, source, 0, None));
+            }
         }
-        if let Some(path) = &check.path {
-            return self.non_resource_urls.iter().any(|u| {
-                u == "*"
-                    || u == path
-                    || u.strip_suffix('*')
-                        .is_some_and(|prefix| path.starts_with(prefix))
-            });
-        }
-        let combined = if check.subresource.is_empty() {
-            check.resource.clone()
-        } else {
-            format!("{}/{}", check.resource, check.subresource)
-        };
-        let resource = self.resources.iter().any(|r| {
-            r == "*"
-                || *r == combined
-                || (!check.subresource.is_empty()
-                    && r.strip_prefix("*/") == Some(check.subresource.as_str()))
-        });
-        let name = self.resource_names.is_empty() || self.resource_names.contains(&check.name);
-        matches_item(&self.api_groups, &check.group) && resource && name
+        RbacSnapshot::from_rbac(Rbac::build(&objects, &BuildOptions { defaults }))
+    }
+
+    /// Answers from a snapshot built elsewhere.
+    pub fn from_rbac(rbac: Rbac) -> RbacSnapshot {
+        RbacSnapshot { rbac }
+    }
+
+    pub fn rbac(&self) -> &Rbac {
+        &self.rbac
     }
 }
 
-impl Subject {
-    fn applies_to(&self, user: &UserInfo, binding_namespace: &str) -> bool {
-        match self.kind.as_str() {
-            "User" => user.username == self.name,
-            "Group" => user.groups.contains(&self.name),
-            "ServiceAccount" => {
-                let ns = if self.namespace.is_empty() {
-                    binding_namespace
-                } else {
-                    &self.namespace
-                };
-                !ns.is_empty()
-                    && user.username == format!("system:serviceaccount:{ns}:{}", self.name)
-            }
-            _ => false,
-        }
-    }
-}
-
-impl RbacAuthorizer {
-    /// Reads the RBAC objects of an inventory (any `rbac.authorization.k8s.io` version).
-    pub fn from_inventory(inventory: &Inventory) -> RbacAuthorizer {
-        let mut a = RbacAuthorizer::default();
-        for o in inventory.of_kind(RBAC_GROUP, "ClusterRole") {
-            if let Some(name) = str_at(&o.value, &["metadata", "name"]) {
-                a.cluster_roles.insert(name.to_string(), rules_of(&o.value));
-            }
-        }
-        for o in inventory.of_kind(RBAC_GROUP, "Role") {
-            let ns = str_at(&o.value, &["metadata", "namespace"]).unwrap_or("default");
-            if let Some(name) = str_at(&o.value, &["metadata", "name"]) {
-                a.roles
-                    .insert((ns.to_string(), name.to_string()), rules_of(&o.value));
-            }
-        }
-        for o in inventory.of_kind(RBAC_GROUP, "ClusterRoleBinding") {
-            if let Some(b) = binding_of(&o.value, None) {
-                a.cluster_role_bindings.push(b);
-            }
-        }
-        for o in inventory.of_kind(RBAC_GROUP, "RoleBinding") {
-            let ns = str_at(&o.value, &["metadata", "namespace"])
-                .unwrap_or("default")
-                .to_string();
-            if let Some(b) = binding_of(&o.value, Some(ns.clone())) {
-                a.role_bindings.entry(ns).or_default().push(b);
-            }
-        }
-        a
-    }
-
-    fn rules_for(&self, b: &RbacBinding) -> Option<&Vec<Rule>> {
-        match (b.role_kind.as_str(), &b.namespace) {
-            ("ClusterRole", _) => self.cluster_roles.get(&b.role_name),
-            ("Role", Some(ns)) => self.roles.get(&(ns.clone(), b.role_name.clone())),
-            _ => None,
-        }
-    }
-}
-
-fn describe_binding(b: &RbacBinding, s: &Subject) -> String {
-    let binding = match &b.namespace {
-        Some(ns) => format!("RoleBinding \"{}/{}\"", ns, b.name),
-        None => format!("ClusterRoleBinding \"{}\"", b.name),
+/// The palisade-rbac request for an access check.
+fn request_of(check: &AccessCheck) -> Request {
+    let mut req = match &check.path {
+        Some(path) => Request::non_resource(&check.verb, path),
+        None => Request {
+            verb: check.verb.clone(),
+            group: check.group.clone(),
+            resource: check.resource.clone(),
+            subresource: check.subresource.clone(),
+            ..Request::default()
+        },
     };
-    let subject = if s.kind == "ServiceAccount" {
-        let ns = if s.namespace.is_empty() {
-            b.namespace.as_deref().unwrap_or("")
-        } else {
-            &s.namespace
-        };
-        format!("ServiceAccount \"{}/{}\"", s.name, ns)
-    } else {
-        format!("{} \"{}\"", s.kind, s.name)
-    };
-    format!(
-        "{binding} of {} \"{}\" to {subject}",
-        b.role_kind, b.role_name
-    )
+    if check.path.is_none() {
+        if !check.namespace.is_empty() {
+            req.namespace = Some(check.namespace.clone());
+        }
+        if !check.name.is_empty() {
+            req.name = Some(check.name.clone());
+        }
+    }
+    req
 }
 
-impl Authorizer for RbacAuthorizer {
+impl Authorizer for RbacSnapshot {
     fn authorize(&self, user: &UserInfo, check: &AccessCheck) -> (AuthzDecision, String) {
         if user.groups.iter().any(|g| g == "system:masters") {
             return (
@@ -285,40 +144,16 @@ impl Authorizer for RbacAuthorizer {
                 "allowed: member of system:masters".into(),
             );
         }
-        let mut missing = Vec::new();
-        let namespaced = (!check.namespace.is_empty() && check.path.is_none())
-            .then(|| self.role_bindings.get(&check.namespace))
-            .flatten();
-        let bindings = self
-            .cluster_role_bindings
-            .iter()
-            .chain(namespaced.into_iter().flatten());
-        for b in bindings {
-            let binding_ns = b.namespace.as_deref().unwrap_or("");
-            let Some(subject) = b.subjects.iter().find(|s| s.applies_to(user, binding_ns)) else {
-                continue;
-            };
-            match self.rules_for(b) {
-                Some(rules) => {
-                    if rules.iter().any(|r| r.allows(check)) {
-                        return (
-                            AuthzDecision::Allow,
-                            format!("RBAC: allowed by {}", describe_binding(b, subject)),
-                        );
-                    }
-                }
-                None => missing.push(format!(
-                    "{}.rbac.authorization.k8s.io \"{}\" not found",
-                    b.role_kind.to_ascii_lowercase(),
-                    b.role_name
-                )),
-            }
-        }
-        let reason = if missing.is_empty() {
-            String::new()
-        } else {
-            format!("RBAC: [{}]", missing.join(", "))
+        let who = palisade_rbac::UserInfo {
+            name: user.username.clone(),
+            groups: user.groups.clone(),
         };
-        (AuthzDecision::NoOpinion, reason)
+        let answer = self.rbac.review(&who, &request_of(check));
+        let decision = if answer.allowed {
+            AuthzDecision::Allow
+        } else {
+            AuthzDecision::NoOpinion
+        };
+        (decision, answer.reason)
     }
 }

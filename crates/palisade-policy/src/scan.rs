@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 /// The findings and diagnostics of one object.
 type ObjectResult = (Vec<Finding>, Vec<Diagnostic>);
 
-use crate::authorizer::RbacAuthorizer;
+use crate::authorizer::RbacSnapshot;
 use crate::decision::{Action, Decision, DecisionKind, EngineKind};
 use crate::{AdmissionRequest, Authorizer, Inventory, Operation, PolicySet, Review, UserInfo};
 
@@ -69,7 +69,7 @@ pub fn scan_objects(set: &PolicySet, objects: &[Object]) -> PolicyScan {
             .map(crate::inventory_object)
             .chain(set.others.iter().cloned()),
     );
-    let authorizer = RbacAuthorizer::from_inventory(&inventory);
+    let authorizer = RbacSnapshot::from_inventory(&inventory);
     let inventory = &inventory;
     let authorizer: &dyn Authorizer = &authorizer;
     let review_object = |i: usize| {

@@ -1,11 +1,16 @@
-//! The RBAC snapshot authorizer (`palisade_policy::authorizer::RbacAuthorizer`).
+//! The RBAC snapshot authorizer (`palisade_policy::authorizer::RbacSnapshot`, palisade-rbac underneath).
 
-use palisade_policy::authorizer::RbacAuthorizer;
-use palisade_policy::{AccessCheck, Authorizer, AuthzDecision, Inventory, UserInfo};
+use palisade_model::{load_bytes, LoadOptions as ModelLoadOptions, Source};
+use palisade_policy::authorizer::RbacSnapshot;
+use palisade_policy::UserInfo;
+use palisade_policy::{
+    AccessCheck, AdmissionRequest, Authorizer, AuthzDecision, Inventory, LoadOptions, Operation,
+    PolicySet, Review,
+};
 use serde_json::json;
 
-fn rbac() -> RbacAuthorizer {
-    RbacAuthorizer::from_inventory(&Inventory::from_values([
+fn rbac() -> RbacSnapshot {
+    RbacSnapshot::from_inventory(&Inventory::from_values([
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "deployer"},
                "rules": [
                    {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale"], "verbs": ["get", "update"]},
@@ -56,7 +61,7 @@ fn resource(
     }
 }
 
-fn allowed(a: &RbacAuthorizer, u: &UserInfo, c: &AccessCheck) -> bool {
+fn allowed(a: &RbacSnapshot, u: &UserInfo, c: &AccessCheck) -> bool {
     a.authorize(u, c).0 == AuthzDecision::Allow
 }
 
@@ -92,7 +97,7 @@ fn role_bindings_are_namespaced() {
         &resource("apps", "deployments", "", "prod", "web", "get"),
     );
     assert_eq!(d, AuthzDecision::Allow);
-    assert_eq!(reason, "RBAC: allowed by RoleBinding \"prod/deployers\" of ClusterRole \"deployer\" to Group \"ci\"");
+    assert_eq!(reason, "RBAC: allowed by RoleBinding \"deployers/prod\" of ClusterRole \"deployer\" to Group \"ci\"");
     let bob = user("bob", &[]);
     assert!(allowed(
         &a,
@@ -229,4 +234,182 @@ fn missing_roles_are_named_in_the_reason() {
         &resource("", "pods", "", "dev", "", "get"),
     );
     assert_eq!((d, reason.as_str()), (AuthzDecision::NoOpinion, ""));
+}
+
+/// Aggregated ClusterRoles answer through CEL's `authorizer`: a ClusterRole with an
+/// `aggregationRule` gets the rules of every ClusterRole its selectors match (as the
+/// API server's aggregation controller fills them in), including Kubernetes' default
+/// `view`, which aggregates `aggregate-to-view` roles.
+#[test]
+fn aggregated_cluster_role_answers_through_cel() {
+    let yaml = r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: may-read-pods-and-widgets
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [configmaps]
+  validations:
+  - expression: authorizer.group('').resource('pods').namespace(object.metadata.namespace).check('list').allowed()
+    message: cannot list pods
+  - expression: authorizer.group('example.com').resource('widgets').namespace(object.metadata.namespace).check('get').allowed()
+    message: cannot get widgets
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: may-read-pods-and-widgets
+spec:
+  policyName: may-read-pods-and-widgets
+  validationActions: [Deny]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: monitoring
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels:
+      example.com/aggregate-to-monitoring: "true"
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: monitoring-pods
+  labels:
+    example.com/aggregate-to-monitoring: "true"
+rules:
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: widgets-view
+  labels:
+    example.com/aggregate-to-monitoring: "true"
+    rbac.authorization.k8s.io/aggregate-to-view: "true"
+rules:
+- apiGroups: [example.com]
+  resources: [widgets]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: ops-monitoring
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: monitoring
+subjects:
+- kind: Group
+  name: ops
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: carol-view
+  namespace: prod
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: view
+subjects:
+- kind: User
+  name: carol
+"#;
+    let loaded = load_bytes(
+        yaml.as_bytes(),
+        Source::File("policy.yaml".into()),
+        &ModelLoadOptions::default(),
+    );
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let set = PolicySet::from_objects(&loaded.objects, &LoadOptions::default());
+    assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
+    let inventory = Inventory::new(
+        loaded
+            .objects
+            .iter()
+            .filter(|o| o.group() == "rbac.authorization.k8s.io")
+            .map(palisade_policy::inventory_object),
+    );
+    let rbac = RbacSnapshot::from_inventory(&inventory);
+    let denials = |user: UserInfo, ns: &str| -> Vec<String> {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": ns}});
+        let req = AdmissionRequest::for_object(Some(cm), None, Operation::Create, user);
+        let e = set.evaluate(&Review::new(&req, &inventory, &rbac));
+        let mut m: Vec<String> = e.decisions.iter().map(|d| d.message.clone()).collect();
+        m.sort();
+        m
+    };
+    // `monitoring` has no rules of its own: both permissions come from the roles its
+    // selector picks.
+    assert_eq!(
+        denials(user("dana", &["ops"]), "prod"),
+        Vec::<String>::new()
+    );
+    assert_eq!(denials(user("dana", &["ops"]), "dev"), Vec::<String>::new());
+    // The default `view` role (bound in prod only) lists pods itself and aggregates
+    // `widgets-view`.
+    assert_eq!(denials(user("carol", &[]), "prod"), Vec::<String>::new());
+    assert_eq!(
+        denials(user("carol", &[]), "dev"),
+        vec!["cannot get widgets", "cannot list pods"]
+    );
+    assert_eq!(
+        denials(user("erin", &["devs"]), "prod"),
+        vec!["cannot get widgets", "cannot list pods"]
+    );
+    // The grant is named after the binding, not the role the rule came from.
+    let (d, reason) = rbac.authorize(
+        &user("dana", &["ops"]),
+        &resource("", "pods", "", "prod", "", "list"),
+    );
+    assert_eq!(d, AuthzDecision::Allow);
+    assert_eq!(
+        reason,
+        "RBAC: allowed by ClusterRoleBinding \"ops-monitoring\" of ClusterRole \"monitoring\" to Group \"ops\""
+    );
+}
+
+/// Kubernetes' default bindings answer too (every authenticated user may read
+/// `/healthz`, through `system:public-info-viewer`), unless the snapshot is built
+/// without them.
+#[test]
+fn default_roles_and_bindings() {
+    let inventory = Inventory::default();
+    let healthz = AccessCheck {
+        verb: "get".into(),
+        path: Some("/healthz".into()),
+        ..Default::default()
+    };
+    let authenticated = user("alice", &["system:authenticated"]);
+    let with = RbacSnapshot::from_inventory(&inventory);
+    assert!(allowed(&with, &authenticated, &healthz));
+    assert!(!allowed(&with, &user("alice", &[]), &healthz));
+    let without = RbacSnapshot::with_defaults(&inventory, None);
+    assert!(!allowed(&without, &authenticated, &healthz));
+    // A service account's token reviewer role is a default binding of the controller
+    // manager: nothing for an ordinary service account.
+    let sa = user(
+        "system:serviceaccount:prod:app",
+        &[
+            "system:serviceaccounts",
+            "system:serviceaccounts:prod",
+            "system:authenticated",
+        ],
+    );
+    assert!(!allowed(
+        &with,
+        &sa,
+        &resource("", "secrets", "", "prod", "", "list")
+    ));
 }

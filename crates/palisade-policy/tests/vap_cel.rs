@@ -2,7 +2,7 @@
 //! semantics, variables, messages, cost limits, and hostile input.
 
 use palisade_model::{load_bytes, LoadOptions, Node, Source};
-use palisade_policy::authorizer::RbacAuthorizer;
+use palisade_policy::authorizer::RbacSnapshot;
 use palisade_policy::cel::{CelSpec, CompileOptions, Inputs, SpecResult};
 use palisade_policy::{Inventory, UserInfo};
 use serde_json::{json, Value};
@@ -594,13 +594,13 @@ fn authorizer_with_rbac() {
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "reader"},
                "subjects": [{"kind": "Group", "name": "monitoring"}]}),
     ]);
-    let rbac = RbacAuthorizer::from_inventory(&inventory);
+    let rbac = RbacSnapshot::from_inventory(&inventory);
     let s = validations(&[
         "authorizer.group('').resource('pods').namespace('prod').check('get').allowed()",
         "!authorizer.group('').resource('pods').namespace('dev').check('get').allowed()",
         "authorizer.group('').resource('pods').subresource('log').namespace('prod').name('x').check('list').allowed()",
         "!authorizer.group('').resource('pods').namespace('prod').check('delete').allowed()",
-        "authorizer.group('').resource('pods').namespace('prod').check('get').reason().contains('RoleBinding \"prod/rb\"')",
+        "authorizer.group('').resource('pods').namespace('prod').check('get').reason().contains('RoleBinding \"rb/prod\"')",
         "!authorizer.group('').resource('pods').namespace('prod').check('delete').errored()",
         "authorizer.group('').resource('pods').namespace('prod').check('delete').error() == ''",
         "authorizer.requestResource.check('get').allowed()",

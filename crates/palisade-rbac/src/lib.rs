@@ -22,7 +22,8 @@ pub mod resources;
 pub mod risks;
 
 pub use authz::{
-    rule_allows, Grant, PermissionRow, PermissionTable, Request, Scope, UserInfo, WhoCanRow,
+    rule_allows, AccessReview, Grant, PermissionRow, PermissionTable, Request, Scope, UserInfo,
+    WhoCanRow,
 };
 pub use model::{
     Binding, BindingKind, BuildOptions, Origin, PodSecurity, Rbac, Role, RoleKind, Rule, Subject,

@@ -173,24 +173,24 @@ impl Planner {
     }
 
     fn rewrite(&mut self, stmt: &LiteralStmt, hoisted: &[&Expr], wrap: bool) {
-        let text = stmt.span.text();
+        let source = stmt.span.source.contents();
         let base = stmt.span.start as usize;
-        let with_text = match (stmt.with_mods.first(), stmt.with_mods.last()) {
-            (Some(first), Some(last)) => {
-                let (s, e) = (
-                    first.span.start as usize - base,
-                    last.span.end as usize - base,
-                );
-                format!(" {}", &text[s..e])
-            }
-            _ => String::new(),
+        let end = span_end(source, base, stmt.span.end as usize);
+        let text = &source[base..end];
+        let with_text = match stmt.with_mods.first() {
+            Some(first) => format!(" {}", &text[first.span.start as usize - base..]),
+            None => String::new(),
         };
         let mut assignments = String::new();
         let mut rest = String::new();
         let mut at = 0usize;
         for call in hoisted {
             let span = call.span();
-            let (s, e) = (span.start as usize - base, span.end as usize - base);
+            let start = span.start as usize;
+            let (s, e) = (
+                start - base,
+                span_end(source, start, span.end as usize) - base,
+            );
             let var = format!("{HOIST_PREFIX}{}_{}", self.pass, self.counter);
             self.counter += 1;
             assignments.push_str(&format!("{var} := {}{with_text}; ", &text[s..e]));
@@ -206,7 +206,7 @@ impl Planner {
         };
         self.edits.push(Edit {
             start: base,
-            end: stmt.span.end as usize,
+            end,
             replacement,
         });
     }
@@ -227,6 +227,29 @@ impl Planner {
             }
             other => children(other, &mut |c| self.closures(c)),
         }
+    }
+}
+
+/// The end of a span. regorus ends the span of anything whose last token is a string
+/// literal before the closing quote; this puts the quote back.
+fn span_end(source: &str, start: usize, end: usize) -> usize {
+    let bytes = source.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = start;
+    while i < end.min(bytes.len()) {
+        let c = bytes[i];
+        match quote {
+            Some(q) if c == b'\\' && q == b'"' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'"' || c == b'`' => quote = Some(c),
+            None => {}
+        }
+        i += 1;
+    }
+    match quote {
+        Some(q) if bytes.get(end) == Some(&q) => end + 1,
+        _ => end,
     }
 }
 
@@ -610,6 +633,15 @@ mod tests {
         assert_eq!(
             hoist_negated_calls(v1, true),
             "package t\np if { __palisade_not0_0 := g(1); not f(__palisade_not0_0) }\n"
+        );
+    }
+
+    #[test]
+    fn statements_ending_in_strings() {
+        let src = "package t\np { not f(g(\"a\")) with input.b as \"y\" }\nq { not f(g(1) == \"x\\\"\") }\n";
+        assert_eq!(
+            hoist_negated_calls(src, false),
+            "package t\np { __palisade_not0_0 := g(\"a\") with input.b as \"y\"; not f(__palisade_not0_0) with input.b as \"y\" }\nq { __palisade_not0_1 := g(1) == \"x\\\"\"; not f(__palisade_not0_1) }\n"
         );
     }
 

@@ -23,7 +23,7 @@ use palisade_model::{load_paths, Level, LoadOptions, Node, Object};
 use regex::Regex;
 use serde_json::Value;
 
-use crate::authorizer::{Authorizer, NoOpinion, RbacAuthorizer};
+use crate::authorizer::{Authorizer, NoOpinion, RbacSnapshot};
 use crate::decision::{Action, EngineKind, Evaluation};
 use crate::inventory::Inventory;
 use crate::request::{AdmissionRequest, Operation, UserInfo};
@@ -156,7 +156,7 @@ pub fn run_suite(path: &Path) -> SuiteReport {
     let authorizer: &dyn Authorizer = match suite.get("authorizer").and_then(Node::as_str) {
         None | Some("none") => &NoOpinion,
         Some("rbac") => {
-            rbac = RbacAuthorizer::from_inventory(&inventory);
+            rbac = RbacSnapshot::from_inventory(&inventory);
             &rbac
         }
         Some(other) => {
