@@ -167,7 +167,7 @@ pub struct AccessReview {
 fn subject_is(s: &Subject, user: &UserInfo) -> bool {
     match s.kind {
         SubjectKind::User => !user.name.is_empty() && s.name == user.name,
-        SubjectKind::Group => user.groups.iter().any(|g| *g == s.name),
+        SubjectKind::Group => user.groups.contains(&s.name),
         SubjectKind::ServiceAccount => s.namespace.is_some() && s.username() == user.name,
     }
 }
