@@ -84,7 +84,15 @@ pub fn rewrite(args: Vec<OsString>) -> (Vec<OsString>, Vec<String>) {
         }
         let (value, used) = match inline {
             Some(v) => (Some(v), 1),
-            None => (words.get(i + 1).cloned().flatten(), 2),
+            // A following option is not a value (clap reports the missing value).
+            None => (
+                words
+                    .get(i + 1)
+                    .cloned()
+                    .flatten()
+                    .filter(|v| v == "-" || !v.starts_with('-')),
+                2,
+            ),
         };
         let Some(value) = value else {
             // No value (or not UTF-8): clap reports it.
@@ -156,6 +164,65 @@ mod tests {
             let (line, notes) = run(l);
             assert_eq!(line, l);
             assert!(notes.is_empty(), "{l}: {notes:?}");
+        }
+    }
+
+    /// Every sequence of up to four words from a vocabulary of awkward ones (options without
+    /// values, `=` forms, `--`, non-UTF-8, multi-byte text): no panic, and the result has no
+    /// old spelling left (a second pass changes nothing).
+    #[test]
+    fn never_panics_and_is_idempotent() {
+        #[cfg(unix)]
+        let bad = {
+            use std::os::unix::ffi::OsStringExt;
+            OsString::from_vec(vec![0xff, b'-', b'o'])
+        };
+        #[cfg(not(unix))]
+        let bad = OsString::from("x");
+        let vocab: Vec<OsString> = [
+            "-o",
+            "--output",
+            "--output=",
+            "--format",
+            "--format=txt",
+            "-o",
+            "-ohuman",
+            "human",
+            "json",
+            "r.json",
+            "--",
+            "--json",
+            "--markdown",
+            "é",
+            "-",
+            "",
+        ]
+        .iter()
+        .map(OsString::from)
+        .chain([bad])
+        .collect();
+        let heads = [
+            vec!["palisade", "scan"],
+            vec!["palisade", "checks"],
+            vec!["palisade", "policy", "export-vap"],
+            vec!["palisade", "policy", "test"],
+            vec!["palisade"],
+        ];
+        let n = vocab.len();
+        for head in &heads {
+            for len in 0..=4u32 {
+                for mut k in 0..n.pow(len) {
+                    let mut args: Vec<OsString> = head.iter().map(OsString::from).collect();
+                    for _ in 0..len {
+                        args.push(vocab[k % n].clone());
+                        k /= n;
+                    }
+                    let (once, _) = rewrite(args);
+                    let (twice, notes) = rewrite(once.clone());
+                    assert_eq!(once, twice, "{notes:?}");
+                    assert!(notes.is_empty(), "{once:?}: {notes:?}");
+                }
+            }
         }
     }
 
