@@ -1,0 +1,931 @@
+//! `palisade observe`: the network sensor (capture files and interfaces → flow and DNS
+//! records, attributed to workloads and policies) and queries over the flow store. Wiring
+//! only: capture, flow table and attribution live in palisade-observe, aggregation, store and
+//! queries in palisade-store.
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use palisade_model::{LoadOptions, Object};
+use palisade_netpol::{BuildOptions, Network};
+use palisade_observe::attribute::Attribution;
+use palisade_observe::flow::{Config, Counters, FlowTable, Sink};
+use palisade_observe::sensor::{read_file, Attributed};
+use palisade_store::ingest::{Ingest, IngestOptions};
+use palisade_store::psl::SuffixList;
+use palisade_store::query::{Filter, StoreStats};
+use palisade_store::{
+    DnsRecord, EndpointKind, FlowRecord, Scope, Security, SqliteOptions, SqliteStore, Store,
+    Verdict,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct ObserveArgs {
+    #[command(subcommand)]
+    command: ObserveCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum ObserveCommand {
+    /// Build flow and DNS records from capture files (-r) or live interfaces (-i), attribute
+    /// them to workloads and policies of a snapshot, and store or print them.
+    Sensor(SensorArgs),
+    /// Query the flow store: flows, top talkers, the service graph, DNS, new edges, denials.
+    Query(QueryArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum RecordFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct SensorArgs {
+    /// Read packets from a pcap or pcapng file (repeatable).
+    #[arg(
+        short = 'r',
+        long = "read",
+        value_name = "FILE",
+        required_unless_present = "interface"
+    )]
+    read: Vec<PathBuf>,
+    /// Capture on this interface (repeatable; needs root or CAP_NET_RAW).
+    #[arg(short = 'i', long, value_name = "IFACE", conflicts_with = "read")]
+    interface: Vec<String>,
+    /// BPF filter for live capture (tcpdump syntax).
+    #[arg(long, value_name = "EXPR", requires = "interface")]
+    filter: Option<String>,
+    /// Stop a live capture after this long (15s, 10m, 2h); without it, capture until killed.
+    #[arg(long, value_name = "DURATION", requires = "interface")]
+    duration: Option<String>,
+    /// Manifests of the cluster (pods with IPs, Services, Nodes, policies) for attribution.
+    #[arg(long, value_name = "PATH")]
+    snapshot: Vec<PathBuf>,
+    /// Write records to this SQLite flow store instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// A flow idle this long is flushed.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    idle_timeout: String,
+    /// A long flow is flushed as a record this often.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    active_timeout: String,
+    /// Flows tracked at once; beyond it the least recently seen are flushed early (counted).
+    #[arg(long, value_name = "N", default_value_t = 262_144)]
+    max_flows: usize,
+    /// Output format of the records (without --store): text (a table) or json (JSON lines).
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    output: RecordFormat,
+    /// Write the records to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum QueryKind {
+    /// Edges (source, destination, port, protocol, verdict) with counters.
+    Flows,
+    /// Sources by bytes.
+    Top,
+    /// Service graph edges with byte, flow and deny counts.
+    Graph,
+    /// DNS queries by workload.
+    Dns,
+    /// DNS queries by registered domain.
+    Domains,
+    /// Edges first seen at or after --new-since.
+    NewEdges,
+    /// Denied flows grouped by the deciding policy.
+    Denied,
+    /// Flow records kept whole (denied, plaintext, external, drifting).
+    Details,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum TableFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum VerdictArg {
+    Allowed,
+    Denied,
+    Unknown,
+}
+
+#[derive(Args, Debug)]
+struct QueryArgs {
+    /// What to list.
+    #[arg(value_enum)]
+    what: QueryKind,
+    /// The flow store (SQLite file written by `observe sensor --store`).
+    #[arg(long, value_name = "PATH")]
+    store: PathBuf,
+    /// Start of the range: a duration before now (15m, 2h, 7d) or an RFC 3339 time.
+    /// Default: all retained history.
+    #[arg(long, value_name = "DURATION|TIME")]
+    since: Option<String>,
+    /// End of the range (RFC 3339). Default: now.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Flows with an end in this namespace.
+    #[arg(long, short = 'n')]
+    namespace: Option<String>,
+    /// Flows with an end in this workload (`ns/name` or `name`).
+    #[arg(long, value_name = "WORKLOAD")]
+    workload: Option<String>,
+    /// Flows with an end whose workload has this label (repeatable, all must match).
+    #[arg(long, short = 'l', value_name = "KEY=VALUE")]
+    label: Vec<String>,
+    #[arg(long)]
+    port: Option<u16>,
+    /// tcp, udp, sctp, icmp.
+    #[arg(long, value_name = "PROTOCOL")]
+    protocol: Option<String>,
+    #[arg(long, value_enum)]
+    verdict: Option<VerdictArg>,
+    /// Only flows with an external end.
+    #[arg(long, conflicts_with = "internal")]
+    external: bool,
+    /// Only flows inside the cluster.
+    #[arg(long)]
+    internal: bool,
+    /// Only flows that negotiated TLS.
+    #[arg(long, conflicts_with = "plaintext")]
+    tls: bool,
+    /// Only flows that sent plaintext.
+    #[arg(long)]
+    plaintext: bool,
+    /// For new-edges: edges first seen at or after this time (duration before now or RFC 3339).
+    #[arg(
+        long,
+        value_name = "DURATION|TIME",
+        required_if_eq("what", "new-edges")
+    )]
+    new_since: Option<String>,
+    /// At most this many rows.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    limit: usize,
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    output: TableFormat,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+}
+
+pub fn run(args: ObserveArgs) -> Result<u8> {
+    match args.command {
+        ObserveCommand::Sensor(a) => sensor(a),
+        ObserveCommand::Query(a) => query(a),
+    }
+}
+
+/// `15s`, `10m`, `2h`, `7d` → milliseconds.
+pub fn parse_duration_ms(s: &str) -> Result<i64> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: i64 = num
+        .parse()
+        .with_context(|| format!("{s:?}: expected a duration such as 30s, 15m, 2h or 7d"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => anyhow::bail!("{s:?}: the unit must be ms, s, m, h or d"),
+    };
+    Ok(n.saturating_mul(unit_ms))
+}
+
+/// A duration before now, or an RFC 3339 time → Unix ms.
+pub fn parse_time_ms(s: &str, now_ms: i64) -> Result<i64> {
+    if let Some(ns) = palisade_detect::time::parse_rfc3339(s.trim()) {
+        return Ok(ns / 1_000_000);
+    }
+    parse_duration_ms(s)
+        .map(|d| now_ms - d)
+        .with_context(|| format!("{s:?} is neither a duration nor an RFC 3339 time"))
+}
+
+fn now_ms() -> i64 {
+    palisade_detect::time::now_ns() / 1_000_000
+}
+
+fn load_snapshot(paths: &[PathBuf]) -> (Vec<Object>, bool) {
+    if paths.is_empty() {
+        return (Vec::new(), false);
+    }
+    let loaded = palisade_model::load_paths(paths, &LoadOptions::default());
+    let mut errors = false;
+    for d in &loaded.diagnostics {
+        eprintln!("{d}");
+        errors |= d.level == palisade_model::Level::Error;
+    }
+    (loaded.objects, errors)
+}
+
+/// Prints records as they come (text table rows or JSON lines).
+struct Printer {
+    out: Box<dyn Write>,
+    format: RecordFormat,
+    header: bool,
+    error: Option<std::io::Error>,
+}
+
+fn end_label(e: &palisade_store::Endpoint) -> String {
+    match (&e.namespace, &e.workload, e.kind) {
+        (Some(ns), Some(w), _) => format!("{ns}/{w}"),
+        (None, Some(w), _) => w.clone(),
+        (_, _, EndpointKind::External) => match &e.dns_name {
+            Some(n) => format!("{} ({n})", e.ip),
+            None => e.ip.clone(),
+        },
+        _ => e.ip.clone(),
+    }
+}
+
+impl Printer {
+    fn line(&mut self, s: String) {
+        if self.error.is_none() {
+            if let Err(e) = writeln!(self.out, "{s}") {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+impl Sink for Printer {
+    fn flow(&mut self, r: FlowRecord) {
+        match self.format {
+            RecordFormat::Json => {
+                let mut v = serde_json::to_value(&r).unwrap_or_default();
+                v["type"] = "flow".into();
+                self.line(v.to_string());
+            }
+            RecordFormat::Text => {
+                if !self.header {
+                    self.header = true;
+                    self.line(format!(
+                        "{:<5} {:<32} {:<40} {:>6} {:>7} {:>6} {:>7}  {:<11} {:<9} {}",
+                        "PROTO",
+                        "SOURCE",
+                        "DESTINATION",
+                        "PKTS>",
+                        "BYTES>",
+                        "PKTS<",
+                        "BYTES<",
+                        "STATE",
+                        "SECURITY",
+                        "VERDICT"
+                    ));
+                }
+                let verdict = match (r.verdict, r.computed_verdict) {
+                    (Verdict::Unknown, Some(c)) => format!("{} (policy)", c.as_str()),
+                    (v, _) => v.as_str().to_string(),
+                };
+                let sec = match (&r.http, r.security) {
+                    (Some(h), _) => format!(
+                        "http {} {}",
+                        h.method,
+                        h.status.map(|s| s.to_string()).unwrap_or_default()
+                    ),
+                    (None, s) => s.as_str().to_string(),
+                };
+                let line = format!(
+                    "{:<5} {:<32} {:<40} {:>6} {:>7} {:>6} {:>7}  {:<11} {:<9} {}",
+                    r.protocol,
+                    format!("{}", end_label(&r.src)),
+                    format!("{}:{}", end_label(&r.dst), r.dst.port),
+                    r.packets_out,
+                    r.bytes_out,
+                    r.packets_in,
+                    r.bytes_in,
+                    r.tcp_state.map(|s| s.as_str()).unwrap_or("-"),
+                    sec,
+                    verdict
+                );
+                self.line(line.trim_end().to_string());
+            }
+        }
+    }
+    fn dns(&mut self, r: DnsRecord) {
+        match self.format {
+            RecordFormat::Json => {
+                let mut v = serde_json::to_value(&r).unwrap_or_default();
+                v["type"] = "dns".into();
+                self.line(v.to_string());
+            }
+            RecordFormat::Text => {
+                let answers: Vec<&str> = r.answers.iter().map(|a| a.data.as_str()).collect();
+                let line = format!(
+                    "dns   {:<32} {} {} {} {}",
+                    end_label(&r.client),
+                    r.qname,
+                    r.qtype,
+                    r.rcode.as_deref().unwrap_or("(no response)"),
+                    answers.join(",")
+                );
+                self.line(line.trim_end().to_string());
+            }
+        }
+    }
+}
+
+/// Sends records to the store's ingest queue.
+struct ToStore<'a>(&'a Ingest);
+
+impl Sink for ToStore<'_> {
+    fn flow(&mut self, r: FlowRecord) {
+        self.0.submit_flow(r);
+    }
+    fn dns(&mut self, r: DnsRecord) {
+        self.0.submit_dns(r);
+    }
+}
+
+fn report_counters(c: &Counters) {
+    let skipped: Vec<String> = c.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    eprintln!(
+        "palisade: {} packets ({} bytes): {} flow records, {} DNS records{}{}{}",
+        c.packets,
+        c.bytes,
+        c.flow_records,
+        c.dns_records,
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped {}", skipped.join(", "))
+        },
+        if c.evicted > 0 {
+            format!("; {} flows flushed early (table full)", c.evicted)
+        } else {
+            String::new()
+        },
+        if c.dns_errors + c.dns_unanswered > 0 {
+            format!(
+                "; {} DNS payloads unreadable, {} queries unanswered",
+                c.dns_errors, c.dns_unanswered
+            )
+        } else {
+            String::new()
+        }
+    );
+}
+
+fn sensor(a: SensorArgs) -> Result<u8> {
+    let (objects, snapshot_errors) = load_snapshot(&a.snapshot);
+    let net = Network::build(&objects, &BuildOptions::default());
+    for d in &net.diagnostics {
+        eprintln!("{d}");
+    }
+    let attribution = if a.snapshot.is_empty() {
+        Attribution::empty()
+    } else {
+        Attribution::new(&objects, &net)
+    };
+    let cfg = Config {
+        idle_timeout_ns: parse_duration_ms(&a.idle_timeout)? * 1_000_000,
+        active_timeout_ns: parse_duration_ms(&a.active_timeout)? * 1_000_000,
+        max_flows: a.max_flows,
+        ..Config::default()
+    };
+    let mut table = FlowTable::new(cfg);
+    let ingest = match &a.store {
+        Some(p) => {
+            let store = SqliteStore::open(p, &SqliteOptions::default())?;
+            Some(Ingest::start(
+                Box::new(store),
+                SuffixList::system(),
+                IngestOptions::default(),
+            ))
+        }
+        None => None,
+    };
+    let mut printer = match (&ingest, &a.output_file) {
+        (Some(_), _) => None,
+        (None, Some(p)) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )) as Box<dyn Write>),
+        (None, None) => {
+            Some(Box::new(std::io::BufWriter::new(std::io::stdout())) as Box<dyn Write>)
+        }
+    }
+    .map(|out| Printer {
+        out,
+        format: a.output,
+        header: false,
+        error: None,
+    });
+    let mut to_store = ingest.as_ref().map(ToStore);
+    let inner: &mut dyn Sink = match (printer.as_mut(), to_store.as_mut()) {
+        (Some(p), _) => p,
+        (None, Some(s)) => s,
+        (None, None) => anyhow::bail!("no output for the records"),
+    };
+    let mut sink = Attributed {
+        attribution: &attribution,
+        inner,
+    };
+    let mut read_errors = false;
+    if a.interface.is_empty() {
+        for p in &a.read {
+            let (_, err) = read_file(p, &mut table, &mut sink);
+            if let Some(e) = err {
+                eprintln!("palisade: error: {e}");
+                read_errors = true;
+            }
+        }
+        table.finish(&mut sink);
+    } else {
+        live(&a, &mut table, &mut sink)?;
+    }
+    drop(sink);
+    report_counters(&table.counters);
+    let mut store_errors = false;
+    if let Some(i) = ingest {
+        i.flush();
+        for e in i.take_errors() {
+            eprintln!("palisade: error: {e}");
+            store_errors = true;
+        }
+        let stats = i.stats.clone();
+        if let Some(store) = i.finish() {
+            let s: StoreStats = store.stats()?;
+            eprintln!(
+                "palisade: stored {} records in {} batches; the store holds {} minute rows, {} hourly rows, {} detail rows, {} DNS rows ({} bytes)",
+                stats.ingested.load(std::sync::atomic::Ordering::Relaxed),
+                stats.batches.load(std::sync::atomic::Ordering::Relaxed),
+                s.minute_rows,
+                s.hour_rows,
+                s.detail_rows,
+                s.dns_rows,
+                s.bytes
+            );
+        }
+    }
+    if let Some(mut p) = printer {
+        if let Err(e) = p.out.flush() {
+            p.error.get_or_insert(e);
+        }
+        if let Some(e) = p.error {
+            eprintln!("palisade: error: writing the records: {e}");
+            store_errors = true;
+        }
+    }
+    Ok(if read_errors || snapshot_errors || store_errors {
+        crate::EXIT_ERROR
+    } else {
+        crate::EXIT_CLEAN
+    })
+}
+
+fn live(a: &SensorArgs, table: &mut FlowTable, sink: &mut dyn Sink) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    if let Some(d) = &a.duration {
+        let ms = parse_duration_ms(d)?;
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms.max(0) as u64));
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    let opts = palisade_observe::live::LiveOptions {
+        interfaces: a.interface.clone(),
+        filter: a.filter.clone(),
+        ..Default::default()
+    };
+    let rep =
+        palisade_observe::live::capture(&opts, table, sink, stop).map_err(anyhow::Error::msg)?;
+    for (name, received, dropped, if_dropped) in &rep.interfaces {
+        eprintln!("palisade: {name}: {received} packets received, {dropped} dropped by the kernel, {if_dropped} by the interface");
+    }
+    if rep.queue_full > 0 {
+        eprintln!(
+            "palisade: warning: {} packets dropped: the sensor could not keep up",
+            rep.queue_full
+        );
+    }
+    Ok(())
+}
+
+fn filter_of(a: &QueryArgs, now: i64) -> Result<Filter> {
+    let since = match &a.since {
+        Some(s) => parse_time_ms(s, now).context("--since")?,
+        None => 0,
+    };
+    let until = match &a.until {
+        Some(s) => parse_time_ms(s, now).context("--until")?,
+        None => now + 1,
+    };
+    let labels = a
+        .label
+        .iter()
+        .map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("--label {l:?}: expected KEY=VALUE"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Filter {
+        since,
+        until,
+        namespace: a.namespace.clone(),
+        workload: a.workload.clone(),
+        labels,
+        port: a.port,
+        protocol: a.protocol.clone(),
+        verdict: a.verdict.map(|v| match v {
+            VerdictArg::Allowed => Verdict::Allowed,
+            VerdictArg::Denied => Verdict::Denied,
+            VerdictArg::Unknown => Verdict::Unknown,
+        }),
+        scope: if a.external {
+            Some(Scope::External)
+        } else if a.internal {
+            Some(Scope::Internal)
+        } else {
+            None
+        },
+        security: if a.tls {
+            Some(Security::Tls)
+        } else if a.plaintext {
+            Some(Security::Plaintext)
+        } else {
+            None
+        },
+        limit: a.limit,
+        resolution: None,
+    })
+}
+
+fn open_store(p: &Path) -> Result<SqliteStore> {
+    if !p.exists() {
+        anyhow::bail!("{}: no such flow store", p.display());
+    }
+    Ok(SqliteStore::open(p, &SqliteOptions::default())?)
+}
+
+fn time(ms: i64) -> String {
+    let s = palisade_detect::time::iso8601(ms * 1_000_000);
+    // Millisecond precision: 2026-12-01T10:00:00.123Z
+    format!("{}Z", &s[..23])
+}
+
+/// A result as rows of cells (the first row the header), for text and CSV.
+fn table_text(rows: &[Vec<String>]) -> String {
+    let cols = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut s = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        s.push_str(line.join("  ").trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+fn table_csv(rows: &[Vec<String>]) -> String {
+    let mut s = String::new();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .map(|c| {
+                if c.contains([',', '"', '\n']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        s.push_str(&cells.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+fn query(a: QueryArgs) -> Result<u8> {
+    let store = open_store(&a.store)?;
+    let now = now_ms();
+    let f = filter_of(&a, now)?;
+    let (json, rows): (serde_json::Value, Vec<Vec<String>>) = match a.what {
+        QueryKind::Flows => {
+            let r = store.flows(&f)?;
+            let mut rows = vec![[
+                "SOURCE",
+                "DESTINATION",
+                "PORT",
+                "PROTO",
+                "VERDICT",
+                "FLOWS",
+                "BYTES_OUT",
+                "BYTES_IN",
+                "TLS",
+                "PLAINTEXT",
+                "FIRST",
+                "LAST",
+            ]
+            .map(String::from)
+            .to_vec()];
+            for e in &r {
+                let dst = if e.dst_name.is_empty() {
+                    e.dst.label()
+                } else {
+                    format!("{} ({})", e.dst.label(), e.dst_name)
+                };
+                rows.push(vec![
+                    e.src.label(),
+                    dst,
+                    e.port.to_string(),
+                    e.protocol.clone(),
+                    e.verdict.clone(),
+                    e.counts.flows.to_string(),
+                    e.counts.bytes_out.to_string(),
+                    e.counts.bytes_in.to_string(),
+                    e.counts.tls_flows.to_string(),
+                    e.counts.plaintext_flows.to_string(),
+                    time(e.counts.first_seen),
+                    time(e.counts.last_seen),
+                ]);
+            }
+            (serde_json::to_value(&r)?, rows)
+        }
+        QueryKind::NewEdges => {
+            let t = parse_time_ms(a.new_since.as_deref().unwrap_or("0s"), now)
+                .context("--new-since")?;
+            let r = store.new_edges(&f, t)?;
+            let mut rows = vec![[
+                "SOURCE",
+                "DESTINATION",
+                "PORT",
+                "PROTO",
+                "VERDICT",
+                "FLOWS",
+                "FIRST",
+            ]
+            .map(String::from)
+            .to_vec()];
+            for e in &r {
+                rows.push(vec![
+                    e.src.label(),
+                    e.dst.label(),
+                    e.port.to_string(),
+                    e.protocol.clone(),
+                    e.verdict.clone(),
+                    e.counts.flows.to_string(),
+                    time(e.counts.first_seen),
+                ]);
+            }
+            (serde_json::to_value(&r)?, rows)
+        }
+        QueryKind::Top => {
+            let r = store.top_talkers(&f)?;
+            let mut rows = vec![["SOURCE", "BYTES_OUT", "BYTES_IN", "FLOWS"]
+                .map(String::from)
+                .to_vec()];
+            for t in &r {
+                rows.push(vec![
+                    t.end.label(),
+                    t.bytes_out.to_string(),
+                    t.bytes_in.to_string(),
+                    t.flows.to_string(),
+                ]);
+            }
+            (serde_json::to_value(&r)?, rows)
+        }
+        QueryKind::Graph => {
+            let r = store.graph(&f)?;
+            let mut rows = vec![["SOURCE", "DESTINATION", "BYTES", "FLOWS", "DENIED"]
+                .map(String::from)
+                .to_vec()];
+            for e in &r {
+                rows.push(vec![
+                    e.src.label(),
+                    e.dst.label(),
+                    e.bytes.to_string(),
+                    e.flows.to_string(),
+                    e.denied.to_string(),
+                ]);
+            }
+            (serde_json::to_value(&r)?, rows)
+        }
+        QueryKind::Dns => {
+            let r = store.dns_by_workload(&f)?;
+            let mut rows = vec![[
+                "CLIENT", "NAME", "TYPE", "RCODE", "QUERIES", "ANSWERS", "LAST",
+            ]
+            .map(String::from)
+            .to_vec()];
+            for d in &r {
+                rows.push(vec![
+                    d.client.label(),
+                    d.qname.clone(),
+                    d.qtype.clone(),
+                    if d.rcode.is_empty() {
+                        "(no response)".into()
+                    } else {
+                        d.rcode.clone()
+                    },
+                    d.counts.queries.to_string(),
+                    d.counts.answers.clone(),
+                    time(d.counts.last_seen),
+                ]);
+            }
+            (serde_json::to_value(&r)?, rows)
+        }
+        QueryKind::Domains => {
+            let r = store.dns_by_domain(&f)?;
+            let mut rows = vec![["DOMAIN", "QUERIES", "CLIENTS", "NAMES"]
+                .map(String::from)
+                .to_vec()];
+            for d in &r {
+                rows.push(vec![
+                    d.domain.clone(),
+                    d.queries.to_string(),
+                    d.clients.to_string(),
+                    d.names.to_string(),
+                ]);
+            }
+            (serde_json::to_value(&r)?, rows)
+        }
+        QueryKind::Denied => {
+            let r = store.denied_by_policy(&f)?;
+            let mut rows = vec![["POLICY", "FLOWS", "EDGES", "FIRST", "LAST"]
+                .map(String::from)
+                .to_vec()];
+            for p in &r {
+                rows.push(vec![
+                    p.policy.clone(),
+                    p.flows.to_string(),
+                    p.edges.to_string(),
+                    time(p.first_seen),
+                    time(p.last_seen),
+                ]);
+            }
+            (serde_json::to_value(&r)?, rows)
+        }
+        QueryKind::Details => {
+            let r = store.details(&f)?;
+            let mut rows = vec![[
+                "START",
+                "SOURCE",
+                "DESTINATION",
+                "PROTO",
+                "VERDICT",
+                "SECURITY",
+                "POLICY",
+                "NEAREST_MISS",
+            ]
+            .map(String::from)
+            .to_vec()];
+            for d in &r {
+                rows.push(vec![
+                    time(d.start),
+                    format!("{} {}:{}", end_label(&d.src), d.src.ip, d.src.port),
+                    format!("{} {}:{}", end_label(&d.dst), d.dst.ip, d.dst.port),
+                    d.protocol.clone(),
+                    d.effective_verdict().as_str().to_string(),
+                    d.security.as_str().to_string(),
+                    d.policy
+                        .clone()
+                        .or(d.computed_policy.clone())
+                        .unwrap_or_default(),
+                    d.nearest_miss.clone().unwrap_or_default(),
+                ]);
+            }
+            (serde_json::to_value(&r)?, rows)
+        }
+    };
+    let text = match a.output {
+        TableFormat::Json => serde_json::to_string_pretty(&json)? + "\n",
+        TableFormat::Csv => table_csv(&rows),
+        TableFormat::Text => {
+            if rows.len() <= 1 {
+                eprintln!("palisade: nothing in the store matches");
+            }
+            table_text(&rows)
+        }
+    };
+    match &a.output_file {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(crate::EXIT_CLEAN)
+}
+
+/// The stored flows of a time range as a netpol flow log, for `netpol recommend/impact
+/// --from-store`: edges between workloads from the aggregates, external peers with their
+/// addresses from the detail records.
+pub fn flow_log_from_store(
+    path: &Path,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<palisade_netpol::flows::FlowLog> {
+    use palisade_netpol::flows::{Flow, FlowEnd, FlowLog, Verdict as NpVerdict};
+    let store = open_store(path)?;
+    let now = now_ms();
+    let f = Filter {
+        since: match since {
+            Some(s) => parse_time_ms(s, now).context("--since")?,
+            None => 0,
+        },
+        until: match until {
+            Some(s) => parse_time_ms(s, now).context("--until")?,
+            None => now + 1,
+        },
+        ..Filter::default()
+    };
+    let proto = |p: &str| palisade_netpol::conn::Protocol::parse(p);
+    let verdict = |v: &str| match v {
+        "allowed" => Some(NpVerdict::Allowed),
+        "denied" => Some(NpVerdict::Denied),
+        _ => None,
+    };
+    let mut log = FlowLog::default();
+    let end_of = |e: &palisade_store::End| FlowEnd {
+        namespace: Some(e.namespace.clone()).filter(|s| !s.is_empty()),
+        workload: Some(e.name.clone()),
+        ..FlowEnd::default()
+    };
+    for e in store.flows(&Filter {
+        scope: Some(Scope::Internal),
+        ..f.clone()
+    })? {
+        let Some(protocol) = proto(&e.protocol) else {
+            continue;
+        };
+        log.flows.push(Flow {
+            time: Some(time(e.counts.first_seen)),
+            src: end_of(&e.src),
+            dst: end_of(&e.dst),
+            protocol,
+            port: e.port,
+            bytes: e.counts.bytes_out + e.counts.bytes_in,
+            packets: e.counts.packets_out + e.counts.packets_in,
+            verdict: verdict(&e.verdict),
+            policy: None,
+            line: log.flows.len() + 1,
+        });
+    }
+    let ext_end = |e: &palisade_store::Endpoint| FlowEnd {
+        namespace: e.namespace.clone(),
+        workload: e.workload.clone(),
+        pod: e.pod.clone(),
+        ip: Some(e.ip.clone()),
+        labels: None,
+    };
+    for r in store.details(&Filter {
+        scope: Some(Scope::External),
+        ..f
+    })? {
+        let Some(protocol) = proto(&r.protocol) else {
+            continue;
+        };
+        let (mut src, mut dst) = (ext_end(&r.src), ext_end(&r.dst));
+        // Pods are placed by workload name, external peers by address.
+        for e in [&mut src, &mut dst] {
+            if e.workload.is_some() {
+                e.ip = None;
+            }
+        }
+        log.flows.push(Flow {
+            time: Some(time(r.start)),
+            src,
+            dst,
+            protocol,
+            port: r.dst.port,
+            bytes: r.bytes_out + r.bytes_in,
+            packets: r.packets_out + r.packets_in,
+            verdict: verdict(r.effective_verdict().as_str()),
+            policy: r.policy.clone(),
+            line: log.flows.len() + 1,
+        });
+    }
+    Ok(log)
+}
