@@ -2,11 +2,10 @@
 //! source, framework or severity, explain one rule, or print it as Markdown (docs/checks.md).
 
 use crate::catalog::catalog;
-use crate::{EXIT_CLEAN, EXIT_ERROR};
-use anyhow::{Context as _, Result};
+use crate::{write_output, EXIT_CLEAN, EXIT_ERROR};
+use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_checks::{CatalogEntry, Severity};
-use std::io::Write as _;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -52,21 +51,6 @@ pub enum ChecksCommand {
     },
 }
 
-fn write(text: &str, file: Option<&PathBuf>) -> Result<()> {
-    match file {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(e).context("cannot write to standard output")
-                }
-                _ => Ok(()),
-            }
-        }
-    }
-}
-
 fn explain(e: &CatalogEntry) -> String {
     let r = &e.rule;
     let mut s = format!("# {} {} — {}\n\n", r.id, r.name, r.title);
@@ -86,7 +70,7 @@ pub fn run(args: ChecksArgs) -> Result<u8> {
             eprintln!("palisade: error: unknown check {id:?} (see `palisade checks`)");
             return Ok(EXIT_ERROR);
         };
-        write(&explain(e), args.output_file.as_ref())?;
+        write_output(&explain(e), args.output_file.as_deref())?;
         return Ok(EXIT_CLEAN);
     }
     if args.output == ChecksFormat::Md {
@@ -94,9 +78,9 @@ pub fn run(args: ChecksArgs) -> Result<u8> {
             eprintln!("palisade: error: -o md prints the whole catalog; filters do not apply");
             return Ok(EXIT_ERROR);
         }
-        write(
+        write_output(
             &palisade_checks::docs::catalog_markdown(cat),
-            args.output_file.as_ref(),
+            args.output_file.as_deref(),
         )?;
         return Ok(EXIT_CLEAN);
     }
@@ -188,6 +172,6 @@ pub fn run(args: ChecksArgs) -> Result<u8> {
             s
         }
     };
-    write(&text, args.output_file.as_ref())?;
+    write_output(&text, args.output_file.as_deref())?;
     Ok(EXIT_CLEAN)
 }

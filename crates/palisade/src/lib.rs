@@ -6,7 +6,8 @@
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use palisade_checks::{Profile, PssVersion, Severity};
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 pub mod admission;
 pub mod catalog;
@@ -14,7 +15,6 @@ pub mod checks;
 pub mod compat;
 pub mod detect;
 pub mod netpol;
-pub mod observe;
 pub mod policy;
 pub mod rbac;
 
@@ -58,9 +58,6 @@ pub enum Command {
     /// Falco-compatible threat detection over audit logs (files or the API server's audit
     /// webhook) and recorded syscall/Tetragon events.
     Detect(detect::DetectArgs),
-    /// Network flow and DNS records from the node's packets (files or interfaces), kept in a
-    /// flow store and queried: what talks to what, denials, DNS, plaintext.
-    Observe(observe::ObserveArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -192,4 +189,22 @@ fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
             PssVersion::LATEST
         )
     })
+}
+
+/// Writes a command's result to `file` (`--output-file`) or standard output. A closed pipe
+/// (`palisade … | head`) is not an error; anything else names the file.
+pub fn write_output(text: &str, file: Option<&Path>) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    match file {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(e).context("cannot write to standard output")
+                }
+                _ => Ok(()),
+            }
+        }
+    }
 }

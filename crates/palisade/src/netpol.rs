@@ -2,7 +2,7 @@
 //! change would break, and least-privilege policies from observed flows. Wiring only: the
 //! analyses are in palisade-netpol.
 
-use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::{write_output, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_model::{Diagnostic, Level, LoadOptions, Object};
@@ -15,7 +15,7 @@ use palisade_netpol::recommend::{recommend, Options as RecOptions};
 use palisade_netpol::render::{self, Line};
 use palisade_netpol::{BuildOptions, Endpoint, Engine, Network};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct NetpolArgs {
@@ -178,19 +178,10 @@ enum FlowFormatArg {
 #[derive(Args, Debug)]
 struct FlowArgs {
     /// Flow log: JSON lines (Palisade schema, Hubble `observe -o json`, Calico flow logs).
-    #[arg(long, value_name = "FILE", required_unless_present = "from_store")]
+    #[arg(long, value_name = "FILE", required = true)]
     flows: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "auto")]
     flow_format: FlowFormatArg,
-    /// Read the flows from a flow store (`observe sensor --store`) instead of a log.
-    #[arg(long, value_name = "PATH", conflicts_with = "flows")]
-    from_store: Option<PathBuf>,
-    /// With --from-store: start of the range (15m, 2h, 7d or RFC 3339; default: all).
-    #[arg(long, value_name = "DURATION|TIME", requires = "from_store")]
-    since: Option<String>,
-    /// With --from-store: end of the range (RFC 3339; default: now).
-    #[arg(long, value_name = "TIME", requires = "from_store")]
-    until: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -385,17 +376,6 @@ fn build(objects: &[Object], diags: &[Diagnostic], opts: &BuildOptions) -> (Netw
     (net, errors)
 }
 
-fn write_out(text: &str, file: Option<&Path>) -> Result<()> {
-    match file {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            Ok(())
-        }
-    }
-}
-
 fn lines_of(engine: &Engine, opts: &ConnOptions) -> Vec<Line> {
     connlist(engine, opts)
         .into_iter()
@@ -490,7 +470,7 @@ fn run_connlist(a: ConnlistArgs) -> Result<u8> {
             }
         }
     }
-    write_out(&text, a.output_file.as_deref())?;
+    write_output(&text, a.output_file.as_deref())?;
     Ok(if errors { EXIT_ERROR } else { EXIT_CLEAN })
 }
 
@@ -538,7 +518,7 @@ fn run_explain(a: ExplainArgs) -> Result<u8> {
             }))? + "\n"
         }
     };
-    write_out(&text, a.output_file.as_deref())?;
+    write_output(&text, a.output_file.as_deref())?;
     Ok(if errors { EXIT_ERROR } else { EXIT_CLEAN })
 }
 
@@ -576,7 +556,7 @@ fn run_lint(a: LintArgs) -> Result<u8> {
             serde_json::to_string_pretty(&v)? + "\n"
         }
     };
-    write_out(&text, a.output_file.as_deref())?;
+    write_output(&text, a.output_file.as_deref())?;
     if errors {
         return Ok(EXIT_ERROR);
     }
@@ -608,7 +588,7 @@ fn run_diff(a: DiffArgs) -> Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    write_out(&text, a.output_file.as_deref())?;
+    write_output(&text, a.output_file.as_deref())?;
     if e1 || e2 {
         return Ok(EXIT_ERROR);
     }
@@ -620,11 +600,6 @@ fn run_diff(a: DiffArgs) -> Result<u8> {
 }
 
 fn read_flow_log(f: &FlowArgs) -> Result<(palisade_netpol::flows::FlowLog, bool)> {
-    if let Some(store) = &f.from_store {
-        let log =
-            crate::observe::flow_log_from_store(store, f.since.as_deref(), f.until.as_deref())?;
-        return Ok((log, false));
-    }
     let format = match f.flow_format {
         FlowFormatArg::Auto => FlowFormat::Auto,
         FlowFormatArg::Palisade => FlowFormat::Palisade,
@@ -687,7 +662,7 @@ fn run_recommend(a: RecommendArgs) -> Result<u8> {
         used.len()
     );
     text.push_str(&rec.policies.join("---\n"));
-    write_out(&text, a.output_file.as_deref())?;
+    write_output(&text, a.output_file.as_deref())?;
     Ok(if errors || flow_errors {
         EXIT_ERROR
     } else {
@@ -773,7 +748,7 @@ fn run_impact(a: ImpactArgs) -> Result<u8> {
             }))? + "\n"
         }
     };
-    write_out(&text, a.output_file.as_deref())?;
+    write_output(&text, a.output_file.as_deref())?;
     if errors || flow_errors {
         return Ok(EXIT_ERROR);
     }

@@ -7,7 +7,6 @@ use palisade_policy::suite::{self, CaseStatus, SuiteKind, SuiteReport};
 use palisade_policy::TemplateEngine;
 use palisade_report::junit::esc;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
@@ -172,18 +171,7 @@ fn test(args: TestArgs) -> Result<u8> {
         }
         TestFormat::Junit => render_junit(&reports),
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("cannot write to standard output");
-                }
-            }
-        }
-    }
+    crate::write_output(&text, args.output.as_deref())?;
     let input_errors = diags
         .iter()
         .any(|d| d.level == palisade_model::Level::Error);
@@ -379,17 +367,6 @@ fn export_vap(args: ExportArgs) -> Result<u8> {
         objects.extend(exported);
     }
     let text = export::to_yaml(&objects);
-    match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("cannot write to standard output");
-                }
-            }
-        }
-    }
+    crate::write_output(&text, args.output.as_deref())?;
     Ok(if errors { EXIT_ERROR } else { EXIT_CLEAN })
 }

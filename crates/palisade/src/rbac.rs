@@ -1,7 +1,7 @@
 //! `palisade rbac`: who can do what, which permissions are dangerous, escalation paths, and
 //! least-privilege roles from audit logs. Wiring only: the analyses are in palisade-rbac.
 
-use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::{write_output, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_model::{Diagnostic, Level, LoadOptions};
@@ -362,21 +362,6 @@ fn load(input: &Input) -> Result<(Rbac, bool)> {
     Ok((rbac, errors))
 }
 
-fn emit(text: &str, file: Option<&PathBuf>) -> Result<()> {
-    match file {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(e).context("cannot write to standard output")
-                }
-                _ => Ok(()),
-            }
-        }
-    }
-}
-
 fn status(errors: bool, findings: bool) -> u8 {
     if errors {
         EXIT_ERROR
@@ -466,9 +451,9 @@ fn who_can(a: WhoCanArgs) -> Result<u8> {
                 })
                 .collect();
             let doc = serde_json::json!({"request": req, "allowed": items});
-            emit(
+            write_output(
                 &(serde_json::to_string_pretty(&doc)? + "\n"),
-                a.output_file.as_ref(),
+                a.output_file.as_deref(),
             )?;
         }
         TextOrJson::Text => {
@@ -506,7 +491,7 @@ fn who_can(a: WhoCanArgs) -> Result<u8> {
                 })
                 .collect();
             out.push_str(&table(&["SUBJECT", "SCOPE", "VIA"], &cells));
-            emit(&out, a.output_file.as_ref())?;
+            write_output(&out, a.output_file.as_deref())?;
         }
     }
     Ok(status(errors, false))
@@ -525,9 +510,9 @@ fn can(a: CanArgs) -> Result<u8> {
                 "groups": user.groups,
                 "permissions": tables,
             });
-            emit(
+            write_output(
                 &(serde_json::to_string_pretty(&doc)? + "\n"),
-                a.output_file.as_ref(),
+                a.output_file.as_deref(),
             )?;
         }
         TextOrJson::Text => {
@@ -569,7 +554,7 @@ fn can(a: CanArgs) -> Result<u8> {
                     &cells,
                 ));
             }
-            emit(&out, a.output_file.as_ref())?;
+            write_output(&out, a.output_file.as_deref())?;
         }
     }
     Ok(status(errors, false))
@@ -587,9 +572,9 @@ fn run_risks(a: RisksArgs) -> Result<u8> {
     .filter(|r| r.severity >= a.min_severity)
     .collect();
     match a.output {
-        TextOrJson::Json => emit(
+        TextOrJson::Json => write_output(
             &(serde_json::to_string_pretty(&found)? + "\n"),
-            a.output_file.as_ref(),
+            a.output_file.as_deref(),
         )?,
         TextOrJson::Text => {
             let mut out = String::new();
@@ -622,7 +607,7 @@ fn run_risks(a: RisksArgs) -> Result<u8> {
                 count(Severity::Medium),
                 count(Severity::Low)
             ));
-            emit(&out, a.output_file.as_ref())?;
+            write_output(&out, a.output_file.as_deref())?;
         }
     }
     let failing = a
@@ -684,7 +669,7 @@ fn run_paths(a: PathsArgs) -> Result<u8> {
             out
         }
     };
-    emit(&text, a.output_file.as_ref())?;
+    write_output(&text, a.output_file.as_deref())?;
     Ok(status(errors, a.fail_on_path && !report.paths.is_empty()))
 }
 
@@ -756,7 +741,7 @@ fn run_generate(a: GenerateArgs) -> Result<u8> {
             gen.denied
         );
     }
-    emit(&gen.yaml, None)?;
+    write_output(&gen.yaml, None)?;
     Ok(status(errors, false))
 }
 
