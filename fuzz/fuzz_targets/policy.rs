@@ -4,9 +4,9 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use palisade_model::{load_bytes, LoadOptions, Source};
+use palisade_policy::authorizer::RbacSnapshot;
 use palisade_policy::{
-    inventory_object, AdmissionRequest, Inventory, NoOpinion, Operation, PolicySet, Review,
-    UserInfo,
+    inventory_object, AdmissionRequest, Inventory, Operation, PolicySet, Review, UserInfo,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -17,6 +17,8 @@ fuzz_target!(|data: &[u8]| {
     );
     let set = PolicySet::from_objects(&loaded.objects, &palisade_policy::LoadOptions::default());
     let inventory = Inventory::new(loaded.objects.iter().map(inventory_object));
+    // CEL's `authorizer` answers from the input's RBAC objects through palisade-rbac.
+    let rbac = RbacSnapshot::from_inventory(&inventory);
     for o in &loaded.objects {
         for op in [Operation::Create, Operation::Update, Operation::Delete] {
             let (object, old) = match op {
@@ -25,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
                 _ => (None, Some(o.root.to_json())),
             };
             let req = AdmissionRequest::for_object(object, old, op, UserInfo::offline());
-            let _ = set.evaluate(&Review::new(&req, &inventory, &NoOpinion));
+            let _ = set.evaluate(&Review::new(&req, &inventory, &rbac));
         }
     }
 });
