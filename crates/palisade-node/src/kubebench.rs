@@ -7,7 +7,7 @@
 //! one of eq, noteq, gt, gte, lt, lte, has, nothave, regex, valid_elements, bitmask), `type`
 //! (`manual`, `skip`), `scored` and `remediation`. Matching follows kube-bench: a flag is
 //! found by substring and its value read as `flag=value`, `flag: value` or a bare boolean
-//! flag; a path is a `{.a.b}` expression over the YAML/JSON output of `audit_config`, used
+//! flag; a path is a `{.a.b}` expression (lists read as comma-separated values) over the YAML/JSON output of `audit_config`, used
 //! when the flag is absent from the `audit` output; `set` defaults to true; an unscored
 //! check that fails is WARN.
 //!
@@ -356,7 +356,7 @@ fn path_value(doc: &Node, path: &str) -> Option<String> {
                 .iter()
                 .filter_map(|i| i.scalar_string())
                 .collect::<Vec<_>>()
-                .join(" "),
+                .join(","),
         ),
         Value::Map(_) => Some(n.to_json().to_string()),
         _ => n.scalar_string(),
