@@ -3,8 +3,9 @@
 //! Builds a 1,000,000-event audit log from the Falco suite's events (users, namespaces and
 //! object names varied), then measures on one core and on two: JSON parsing alone (the
 //! floor) and parsing + the full upstream k8s_audit rule set (events/s, p50/p99 per event).
-//! Then `serve` over HTTPS on loopback: batches of 100 events from 4 connections, events/s
-//! and drops.
+//! The `detect run` path (stream reader, rules, alerts written) on one core, and the cost of
+//! formatting and writing one alert. Then `serve` over HTTPS on loopback: batches of 100
+//! events from 4 connections offered at 50,000 and 100,000 events/s, events/s and drops.
 
 use palisade_detect::k8saudit::AuditEvent;
 use palisade_detect::server::{start, ServeOptions, Sink};
@@ -177,6 +178,7 @@ fn main() {
             lines.len() as f64 / t.elapsed().as_secs_f64()
         );
     }
+    stream_bench(&lines, &e);
     for threads in [1, 2] {
         let (parse_rate, pp50, pp99, _) = run(&lines, threads, None);
         let (rate, p50, p99, alerts) = run(&lines, threads, Some(&e));
@@ -186,10 +188,79 @@ fn main() {
         );
     }
     drop(lines);
-    serve_bench(&base, e);
+    let e = Arc::new(e);
+    for rate in [50_000, 100_000] {
+        serve_bench(&base, e.clone(), rate);
+    }
 }
 
-fn serve_bench(base: &[Value], engine: Engine) {
+/// The `detect run` path on one core: the log as one byte stream through `EventReader`,
+/// every event matched, every alert written as a JSON line into a buffered writer. Then the
+/// cost of an alert alone: rendering its output fields and writing its JSON line.
+fn stream_bench(lines: &[String], e: &Engine) {
+    use palisade_detect::input::{EventReader, Item};
+    use palisade_detect::output::{write_alert, Format};
+    use std::io::Write;
+    let mut log = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for l in lines {
+        log.extend_from_slice(l.as_bytes());
+        log.push(b'\n');
+    }
+    let host: Arc<str> = Arc::from("bench");
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, std::io::sink());
+    let (mut events, mut alerts) = (0u64, 0u64);
+    let t = Instant::now();
+    for item in EventReader::with_capacity(256 << 10, log.as_slice(), host.clone()) {
+        if let Item::Event(ev) = item {
+            events += 1;
+            if let Some(a) = e.process(ev.as_event(), ev.time_ns(), ev.hostname()) {
+                alerts += 1;
+                write_alert(&mut out, &a, Format::Json).unwrap();
+            }
+        }
+    }
+    out.flush().unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "1 core, the `detect run` path (stream reader, rules, alerts written as JSON): {:.0} events/s, {events} events, {alerts} alerts",
+        events as f64 / secs
+    );
+    // Alerting events only: match alone, then match + render + write.
+    let alerting: Vec<_> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| AuditEvent::parse(l, i as u64, host.clone()).ok().flatten())
+        .filter(|ev| e.matching(ev).is_some())
+        .take(100_000)
+        .collect();
+    let t = Instant::now();
+    for ev in &alerting {
+        std::hint::black_box(e.matching(ev));
+    }
+    let matched = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut buf = Vec::with_capacity(1 << 20);
+    for ev in &alerting {
+        let a = e.process(ev, ev.time_ns, "bench").unwrap();
+        write_alert(&mut buf, &a, Format::Json).unwrap();
+        if buf.len() > 1 << 20 {
+            buf.clear();
+        }
+    }
+    let full = t.elapsed().as_secs_f64();
+    let n = alerting.len() as f64;
+    println!(
+        "1 core, {} alerting events: match {:.2} µs/event; match + format + write the alert {:.2} µs/event, so {:.2} µs per alert",
+        alerting.len(),
+        matched / n * 1e6,
+        full / n * 1e6,
+        (full - matched) / n * 1e6
+    );
+}
+
+/// `serve` over HTTPS on loopback, offered `rate` events/s in EventLists of 100 from 4
+/// connections, open loop, for 10 s.
+fn serve_bench(base: &[Value], engine: Arc<Engine>, rate: u64) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -207,7 +278,7 @@ fn serve_bench(base: &[Value], engine: Engine) {
             a2.fetch_add(1, Ordering::Relaxed);
         });
         let opts = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), tls_cert: dir.join("tls.crt"), tls_key: dir.join("tls.key"), queue: 100_000, workers: 2, max_body: 64 << 20, hostname: "bench".into() };
-        let running = start(Arc::new(engine), opts, sink, Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap())).await.unwrap();
+        let running = start(engine, opts, sink, Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap())).await.unwrap();
         let cfg = palisade_loadgen::client_config(cert.cert.pem().as_bytes()).unwrap();
         let batch: String = serde_json::json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": base.iter().cycle().take(100).cloned().collect::<Vec<_>>()}).to_string();
         let batch = Arc::new(batch);
@@ -221,8 +292,9 @@ fn serve_bench(base: &[Value], engine: Engine) {
             tasks.push(tokio::spawn(async move {
                 let mut conn = palisade_loadgen::connect(addr, "localhost", cfg).await.unwrap();
                 let (mut ok, mut refused) = (0u64, 0u64);
-                // Open loop: 125 batches a second per connection, whatever the answers take.
-                let mut tick = tokio::time::interval(Duration::from_millis(8));
+                // Open loop: rate / 400 batches a second per connection, whatever the
+                // answers take.
+                let mut tick = tokio::time::interval(Duration::from_micros(400_000_000 / rate));
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                 while started.elapsed() < duration {
                     tick.tick().await;
@@ -244,7 +316,7 @@ fn serve_bench(base: &[Value], engine: Engine) {
         }
         let all_secs = started.elapsed().as_secs_f64();
         println!(
-            "serve (HTTPS, 4 connections, EventList of 100, offered at 50,000 events/s): {:.0} events/s accepted over {:.1} s, {} batches refused ({} events dropped), {} processed in {:.1} s ({:.0} events/s end to end), {} alerts",
+            "serve (HTTPS, 4 connections, EventList of 100, offered at {rate} events/s): {:.0} events/s accepted over {:.1} s, {} batches refused ({} events dropped), {} processed in {:.1} s ({:.0} events/s end to end), {} alerts",
             (ok * 100) as f64 / sent_secs, sent_secs, refused, running.stats.dropped("queue_full"), running.stats.processed.get(), all_secs, running.stats.processed.get() as f64 / all_secs, alerts.load(Ordering::Relaxed)
         );
         running.shutdown().await;
