@@ -37,7 +37,10 @@ fn json(args: &[&str]) -> Value {
 fn catalog_is_sound_and_every_source_table_is_registered() {
     let c = catalog();
     assert!(c.problems().is_empty(), "{:#?}", c.problems());
-    assert_eq!(c.sources(), ["pss", "scan", "rbac", "netpol"]);
+    let sources = c.sources();
+    for s in ["pss", "scan", "rbac", "netpol"] {
+        assert!(sources.contains(&s), "{s} missing from {sources:?}");
+    }
     for d in palisade_rbac::risks::CATALOG {
         let e = c.find(d.id).unwrap_or_else(|| panic!("{} missing", d.id));
         assert_eq!((e.source, e.rule.name.as_str()), ("rbac", d.name));
@@ -54,11 +57,12 @@ fn catalog_is_sound_and_every_source_table_is_registered() {
     for check in palisade_checks::registry::all() {
         assert!(c.contains(check.meta().id), "{}", check.meta().id);
     }
+    let count = |s: &str| c.entries().iter().filter(|e| e.source == s).count();
+    assert_eq!(count("rbac"), palisade_rbac::risks::CATALOG.len());
+    assert_eq!(count("netpol"), palisade_netpol::lint::CATALOG.len());
     assert_eq!(
-        c.len(),
+        count("pss") + count("scan"),
         palisade_checks::registry::all().len()
-            + palisade_rbac::risks::CATALOG.len()
-            + palisade_netpol::lint::CATALOG.len()
     );
 }
 
@@ -105,7 +109,10 @@ fn every_id_a_command_emits_is_registered() {
     let mut scans: Vec<Vec<&str>> = vec![
         vec!["examples/insecure"],
         vec!["examples/rbac/cluster.yaml"],
-        vec!["examples/netpol/cluster.yaml", "examples/netpol/policies.yaml"],
+        vec![
+            "examples/netpol/cluster.yaml",
+            "examples/netpol/policies.yaml",
+        ],
         vec!["examples/hardened"],
         vec![
             "examples/insecure",
@@ -166,7 +173,10 @@ fn every_id_a_command_emits_is_registered() {
         .iter()
         .filter(|id| !is_user_policy(id) && !c.contains(id))
         .collect();
-    assert!(unknown.is_empty(), "emitted but not registered: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "emitted but not registered: {unknown:?}"
+    );
     // The runs reach every source, so the check above means something for each.
     for prefix in ["PSS", "PAL", "RBAC", "NP"] {
         assert!(
@@ -205,8 +215,8 @@ fn checks_lists_filters_and_explains_every_source() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rbac, netpol"));
-    let text = String::from_utf8_lossy(&palisade().arg("checks").output().unwrap().stdout)
-        .into_owned();
+    let text =
+        String::from_utf8_lossy(&palisade().arg("checks").output().unwrap().stdout).into_owned();
     assert!(
         text.contains(&format!("\n{} rules", catalog().len())),
         "{text}"
