@@ -3,6 +3,7 @@
 use crate::object::{Object, Source};
 use crate::yaml::{parse_documents, Limits};
 use crate::Node;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -112,6 +113,49 @@ impl Loaded {
         self.diagnostics.extend(other.diagnostics);
         self.files += other.files;
         self.documents += other.documents;
+    }
+}
+
+/// Loaded objects by source and line, built once. Analyses that report a (source, line)
+/// rather than an object (RBAC risks, network-policy lint) find their object here in
+/// O(log n), instead of scanning every object for every finding.
+pub struct ObjectIndex<'a> {
+    objects: &'a [Object],
+    /// Per source: (start line, object index), by line, input order within a line.
+    by_source: HashMap<String, Vec<(u32, usize)>>,
+}
+
+impl<'a> ObjectIndex<'a> {
+    pub fn new(objects: &'a [Object]) -> Self {
+        let mut by_source: HashMap<String, Vec<(u32, usize)>> = HashMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            by_source
+                .entry(o.source.display())
+                .or_default()
+                .push((o.line, i));
+        }
+        for v in by_source.values_mut() {
+            v.sort_by_key(|&(line, _)| line);
+        }
+        ObjectIndex { objects, by_source }
+    }
+
+    /// The object of `source` that contains `line`: the one starting last at or before it
+    /// (of several starting on that line, the last in input order).
+    pub fn containing(&self, source: &str, line: u32) -> Option<&'a Object> {
+        let v = self.by_source.get(source)?;
+        let end = v.partition_point(|&(l, _)| l <= line);
+        end.checked_sub(1).map(|i| &self.objects[v[i].1])
+    }
+
+    /// The objects of `source` starting at `line`, in input order.
+    pub fn starting_at(&self, source: &str, line: u32) -> impl Iterator<Item = &'a Object> + '_ {
+        let v = self.by_source.get(source).map(Vec::as_slice).unwrap_or(&[]);
+        let from = v.partition_point(|&(l, _)| l < line);
+        v[from..]
+            .iter()
+            .take_while(move |&&(l, _)| l == line)
+            .map(|&(_, i)| &self.objects[i])
     }
 }
 
@@ -540,6 +584,47 @@ mod tests {
             &LoadOptions::default(),
         );
         assert_eq!(l.diagnostics[0].line, 2);
+    }
+
+    #[test]
+    fn object_index_finds_the_object_containing_a_line() {
+        let mut objects = load(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n",
+        )
+        .objects;
+        objects.extend(
+            load_bytes(
+                b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+                Source::File("u.yaml".into()),
+                &LoadOptions::default(),
+            )
+            .objects,
+        );
+        let idx = ObjectIndex::new(&objects);
+        let name = |o: Option<&Object>| o.map(|o| o.name.clone());
+        assert_eq!(name(idx.containing("t.yaml", 2)), Some("a".into()));
+        assert_eq!(name(idx.containing("t.yaml", 8)), Some("b".into()));
+        assert_eq!(name(idx.containing("t.yaml", 100)), Some("c".into()));
+        assert_eq!(name(idx.containing("u.yaml", 3)), Some("s".into()));
+        assert_eq!(name(idx.containing("v.yaml", 3)), None);
+        let at: Vec<_> = idx
+            .starting_at("t.yaml", 9)
+            .map(|o| o.name.clone())
+            .collect();
+        assert_eq!(at, vec!["c".to_string()]);
+        assert_eq!(idx.starting_at("t.yaml", 5).count(), 0);
+        // The same answers as scanning every object.
+        for line in 0..12 {
+            let scan = objects
+                .iter()
+                .filter(|o| o.source.display() == "t.yaml" && o.line <= line)
+                .max_by_key(|o| o.line);
+            assert_eq!(
+                name(idx.containing("t.yaml", line)),
+                name(scan),
+                "line {line}"
+            );
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub enum Endpoint {
 }
 
 /// A growable bit set over endpoint indices.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Bits(Vec<u64>);
 
 impl Bits {
