@@ -14,8 +14,18 @@ missing_pkgs=()
 need() { # need COMMAND DEBIAN_PACKAGE
   command -v "$1" >/dev/null 2>&1 || missing_pkgs+=("$2")
 }
+need_file() { # need_file PATH DEBIAN_PACKAGE
+  [ -e "$1" ] || missing_pkgs+=("$2")
+}
 
 need promtool prometheus # the admission and detect tests lint /metrics with `promtool check metrics`
+# observe: live capture links libpcap (build time too); tshark is the reference for packet
+# counts and DNS names; ip makes the netns capture test's namespaces; publicsuffix gives
+# registered domains.
+need tshark tshark
+need ip iproute2
+need_file /usr/include/pcap/pcap.h libpcap-dev
+need_file /usr/share/publicsuffix/public_suffix_list.dat publicsuffix
 
 if [ "${#missing_pkgs[@]}" -gt 0 ]; then
   echo "installing test dependencies (Debian): ${missing_pkgs[*]}"
