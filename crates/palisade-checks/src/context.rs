@@ -1,8 +1,9 @@
 //! What a check sees: the object under check, the whole scanned set (for cross-object checks
 //! such as NetworkPolicy coverage), the configuration, and a sink for findings.
 
+use crate::hardening::network::policy;
 use crate::meta::CheckMeta;
-use palisade_model::{Node, Object, Pos};
+use palisade_model::{LabelSelector, Node, Object, Pos};
 use palisade_report::{Finding, ObjectId, Severity};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
@@ -44,18 +45,30 @@ pub struct CheckSettings {
 pub struct Inventory<'a> {
     pub objects: &'a [Object],
     by_kind: HashMap<&'a str, Vec<&'a Object>>,
+    /// Objects by kind and effective namespace, so a per-workload lookup of the policies,
+    /// service accounts or limit ranges of its namespace costs what that namespace holds,
+    /// not what the whole scan holds.
+    by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<&'a Object>>>,
     /// Namespaces that appear in the scan: Namespace objects and namespaces of namespaced
     /// objects.
     pub namespaces: BTreeSet<String>,
     anchors: OnceLock<HashMap<String, usize>>,
+    np_selectors: OnceLock<HashMap<&'a str, Vec<LabelSelector>>>,
 }
 
 impl<'a> Inventory<'a> {
     pub fn new(objects: &'a [Object]) -> Self {
         let mut by_kind: HashMap<&str, Vec<&Object>> = HashMap::new();
+        let mut by_kind_ns: HashMap<&str, HashMap<&str, Vec<&Object>>> = HashMap::new();
         let mut namespaces = BTreeSet::new();
         for o in objects {
             by_kind.entry(o.kind.as_str()).or_default().push(o);
+            by_kind_ns
+                .entry(o.kind.as_str())
+                .or_default()
+                .entry(Self::namespace_of(o))
+                .or_default()
+                .push(o);
             if o.kind == "Namespace" && o.group().is_empty() {
                 namespaces.insert(o.name.clone());
             }
@@ -66,14 +79,48 @@ impl<'a> Inventory<'a> {
         Inventory {
             objects,
             by_kind,
+            by_kind_ns,
             namespaces,
             anchors: OnceLock::new(),
+            np_selectors: OnceLock::new(),
         }
     }
 
     /// Objects of a kind (any API group).
     pub fn of_kind(&self, kind: &str) -> &[&'a Object] {
         self.by_kind.get(kind).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Objects of a kind (any API group) whose effective namespace is `ns`, in scan order.
+    pub fn of_kind_in(&self, kind: &str, ns: &str) -> &[&'a Object] {
+        self.by_kind_ns
+            .get(kind)
+            .and_then(|m| m.get(ns))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The distinct pod selectors (`spec.podSelector`; absent or null: all pods) of the
+    /// `networking.k8s.io` NetworkPolicies in `ns`, parsed once for the whole inventory.
+    /// Copies of one policy count once, so testing a workload against them costs the number
+    /// of different selectors of its namespace.
+    pub fn network_policy_selectors(&self, ns: &str) -> &[LabelSelector] {
+        let all = self.np_selectors.get_or_init(|| {
+            let mut out: HashMap<&str, Vec<LabelSelector>> = HashMap::new();
+            let mut seen: HashSet<(&str, String)> = HashSet::new();
+            for np in self.of_kind("NetworkPolicy") {
+                if np.group() != policy::NETWORKING_GROUP {
+                    continue;
+                }
+                let ns = Self::namespace_of(np);
+                let sel = policy::pod_selector(np);
+                if seen.insert((ns, format!("{sel:?}"))) {
+                    out.entry(ns).or_default().push(sel);
+                }
+            }
+            out
+        });
+        all.get(ns).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The object that carries once-per-namespace findings about `ns`: the Namespace object

@@ -23,10 +23,10 @@ pub fn service_type(spec: &Node) -> Option<&str> {
 
 /// The `networking.k8s.io` NetworkPolicies whose effective namespace is `ns`, in scan order.
 pub fn policies_in<'a>(inv: &Inventory<'a>, ns: &str) -> Vec<&'a Object> {
-    inv.of_kind("NetworkPolicy")
+    inv.of_kind_in("NetworkPolicy", ns)
         .iter()
         .copied()
-        .filter(|p| p.group() == NETWORKING_GROUP && Inventory::namespace_of(p) == ns)
+        .filter(|p| p.group() == NETWORKING_GROUP)
         .collect()
 }
 

@@ -1,4 +1,3 @@
-use super::policy::{pod_selector, policies_in};
 use crate::context::{Check, Context, Emitter, Inventory};
 use crate::declare_check;
 use palisade_model::{node, Node, Object};
@@ -67,9 +66,11 @@ impl Check for WorkloadWithoutNetworkPolicy {
         }
         let ns = Inventory::namespace_of(obj);
         let labels = pod.labels();
-        if policies_in(cx.inventory, ns)
+        if cx
+            .inventory
+            .network_policy_selectors(ns)
             .iter()
-            .any(|np| pod_selector(np).matches(labels))
+            .any(|sel| sel.matches(labels))
         {
             return;
         }

@@ -156,9 +156,9 @@ fn limit_range_supplies(cx: &Context<'_>, obj: &Object, resource: &str, bound: B
         Bound::Request => &["defaultRequest", "default", "max", "min"],
     };
     cx.inventory
-        .of_kind("LimitRange")
+        .of_kind_in("LimitRange", ns)
         .iter()
-        .filter(|lr| lr.group().is_empty() && Inventory::namespace_of(lr) == ns)
+        .filter(|lr| lr.group().is_empty())
         .any(|lr| {
             lr.root
                 .at(&["spec", "limits"])
@@ -225,9 +225,11 @@ pub(super) fn token_mount(cx: &Context<'_>, pod: &PodRef<'_>, sa_name: &str) -> 
         None => {}
     }
     let ns = Inventory::namespace_of(pod.object);
-    let sa = cx.inventory.of_kind("ServiceAccount").iter().find(|sa| {
-        sa.group().is_empty() && sa.name == sa_name && Inventory::namespace_of(sa) == ns
-    });
+    let sa = cx
+        .inventory
+        .of_kind_in("ServiceAccount", ns)
+        .iter()
+        .find(|sa| sa.group().is_empty() && sa.name == sa_name);
     match sa {
         None => TokenMount::ServiceAccountNotScanned,
         Some(sa) => {
