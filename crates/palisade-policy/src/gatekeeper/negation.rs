@@ -32,7 +32,9 @@
 //! Both work on regorus's own parse of the module (`regorus::unstable`), and the rewrite
 //! keeps every line where it was unless a moved call spans several lines.
 
-use regorus::unstable::{Expr, Literal, LiteralStmt, Parser, Query, Rule, RuleHead, Source};
+use regorus::unstable::{
+    Expr, ExprRef, Literal, LiteralStmt, Parser, Query, Rule, RuleHead, Source,
+};
 use std::collections::{HashMap, HashSet};
 
 /// Prefix of the variables that hold hoisted calls.
@@ -284,11 +286,7 @@ fn nested_calls<'a>(expr: &'a Expr, top: bool, out: &mut Vec<&'a Expr>) {
             ..
         } => {
             if top {
-                if let Some(k) = key {
-                    nested_calls(k, false, out);
-                }
-                nested_calls(value, false, out);
-                nested_calls(collection, false, out);
+                membership_parts(key, value, collection, &mut |c| nested_calls(c, false, out));
             } else {
                 out.push(expr);
             }
@@ -334,15 +332,23 @@ fn children<'a>(expr: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
             value,
             collection,
             ..
-        } => {
-            if let Some(k) = key {
-                f(k);
-            }
-            f(value);
-            f(collection);
-        }
+        } => membership_parts(key, value, collection, f),
         _ => {}
     }
+}
+
+/// `key, value in collection` (of `x in xs` and of `some … in …`), in order.
+fn membership_parts<'a>(
+    key: &'a Option<ExprRef>,
+    value: &'a Expr,
+    collection: &'a Expr,
+    f: &mut dyn FnMut(&'a Expr),
+) {
+    if let Some(k) = key {
+        f(k);
+    }
+    f(value);
+    f(collection);
 }
 
 /// The top-level expressions of a statement (its literal's and its `with` values).
@@ -354,13 +360,7 @@ fn for_each_expr<'a>(stmt: &'a LiteralStmt, f: &mut dyn FnMut(&'a Expr)) {
             value,
             collection,
             ..
-        } => {
-            if let Some(k) = key {
-                f(k);
-            }
-            f(value);
-            f(collection);
-        }
+        } => membership_parts(key, value, collection, f),
         Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => f(expr),
         Literal::Every { domain, .. } => f(domain),
     }
