@@ -14,7 +14,6 @@ pub mod dns;
 pub mod example;
 pub mod flow;
 pub mod l7;
-#[cfg(feature = "live")]
 pub mod live;
 pub mod packet;
 pub mod pcap;

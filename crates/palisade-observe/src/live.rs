@@ -3,11 +3,8 @@
 //! counted, never silent), libpcap's own drop counters reported at the end.
 
 use crate::flow::{FlowTable, Sink};
-use crate::sensor::frame;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Debug)]
 pub struct LiveOptions {
@@ -40,6 +37,7 @@ pub struct LiveReport {
     pub queue_full: u64,
 }
 
+#[cfg(feature = "live")]
 struct Frame {
     ts_ns: i64,
     linktype: u16,
@@ -47,20 +45,38 @@ struct Frame {
     data: Vec<u8>,
 }
 
+#[cfg(feature = "live")]
 fn now_ns() -> i64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
 }
 
+/// Without the `live` feature there is no libpcap to capture with.
+#[cfg(not(feature = "live"))]
+pub fn capture(
+    _: &LiveOptions,
+    _: &mut FlowTable,
+    _: &mut dyn Sink,
+    _: Arc<AtomicBool>,
+) -> Result<LiveReport, String> {
+    Err("this palisade was built without live capture (feature `live` of palisade-observe)".into())
+}
+
 /// Captures until `stop` is set, then flushes the table.
+#[cfg(feature = "live")]
 pub fn capture(
     opts: &LiveOptions,
     table: &mut FlowTable,
     sink: &mut dyn Sink,
     stop: Arc<AtomicBool>,
 ) -> Result<LiveReport, String> {
+    use crate::sensor::frame;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+    use std::time::Duration;
     if opts.interfaces.is_empty() {
         return Err("no interface to capture on".into());
     }
@@ -89,8 +105,7 @@ pub fn capture(
                 match cap.next_packet() {
                     Ok(p) => {
                         let f = Frame {
-                            ts_ns: p.header.ts.tv_sec * 1_000_000_000
-                                + p.header.ts.tv_usec * 1000,
+                            ts_ns: p.header.ts.tv_sec * 1_000_000_000 + p.header.ts.tv_usec * 1000,
                             linktype,
                             orig_len: p.header.len,
                             data: p.data.to_vec(),

@@ -216,11 +216,9 @@ impl Aggregator {
 
     fn note_labels(&mut self, e: &Endpoint) {
         if let (Some(ns), Some(w), false) = (&e.namespace, &e.workload, e.labels.is_empty()) {
-            let key = (ns.clone(), w.clone());
-            if !self.workloads.contains_key(&key) {
-                let labels = serde_json::to_string(&e.labels).unwrap_or_default();
-                self.workloads.insert(key, labels);
-            }
+            self.workloads
+                .entry((ns.clone(), w.clone()))
+                .or_insert_with(|| serde_json::to_string(&e.labels).unwrap_or_default());
         }
     }
 
