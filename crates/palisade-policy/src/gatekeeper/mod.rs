@@ -36,7 +36,6 @@
 //! [`crate::EvaluationError`].
 
 pub mod constraint;
-mod const_index;
 mod gkcel;
 pub mod matching;
 mod negation;

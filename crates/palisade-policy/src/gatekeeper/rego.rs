@@ -140,18 +140,7 @@ impl RegoProgram {
                         u.name
                     ),
                 }),
-                // Constant-clause functions as one lookup (regorus tries every clause of
-                // a function on each call); v0 only, the rewrite writes v0 syntax.
-                None if v1 => Ok(text),
-                None => {
-                    let package = scan_module(&src).package;
-                    let shared = std::iter::once(rego)
-                        .chain(libs.iter().map(String::as_str))
-                        .filter(|m| scan_module(m).package == package)
-                        .count()
-                        > 1;
-                    Ok(super::const_index::index_constant_functions(text, shared))
-                }
+                None => Ok(text),
             }
         };
         let package = engine
