@@ -179,7 +179,7 @@ impl<R: Read> EventReader<R> {
                 break;
             }
             any = true;
-            let (part, done) = match memchr(b'\n', chunk) {
+            let (part, done) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (&chunk[..i], Some(i + 1)),
                 None => (chunk, None),
             };
@@ -334,10 +334,6 @@ impl<R: Read> Iterator for EventReader<R> {
         self.fill();
         self.pending.pop_front()
     }
-}
-
-fn memchr(b: u8, s: &[u8]) -> Option<usize> {
-    s.iter().position(|&c| c == b)
 }
 
 /// Parses a whole input held in memory (the same reader as a stream).
