@@ -291,7 +291,7 @@ pub fn lint_rule(d: &LintDef) -> palisade_report::RuleInfo {
         title: format!("Network policy: {}", d.title),
         severity: report_severity(d.severity),
         docs: format!(
-            "## What it does\nReports {}: judged over the workloads, namespaces and policies of the snapshot (NetworkPolicies, AdminNetworkPolicies and the BaselineAdminNetworkPolicy), at the policy's or rule's line.\n\n## Why is this bad?\n{}.\n\n## Example\n{example}\n\n## Use instead\n{instead}\n\n## Notes\n`palisade netpol lint` reports the same; `palisade netpol explain` shows why a given connection is allowed. `palisade scan` (profile `all`) reports it when the input has policies.\n",
+            "## What it does\nFinds this condition: **{}**, judged over the workloads, namespaces and policies of the snapshot (NetworkPolicies, AdminNetworkPolicies and the BaselineAdminNetworkPolicy), at the policy's or rule's line.\n\n## Why is this bad?\n{}.\n\n## Example\n{example}\n\n## Use instead\n{instead}\n\n## Notes\n`palisade netpol lint` reports the same; `palisade netpol explain` shows why a given connection is allowed. `palisade scan` (profile `all`) reports it when the input has policies.\n",
             d.title, d.why
         ),
         tags: vec!["network".into(), "netpol".into()],
