@@ -300,6 +300,20 @@ fn main() {
         built.stats.endpoints,
         built.stats.entry_points
     );
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+    for e in &g.edges {
+        *kinds.entry(e.kind.as_str()).or_default() += 1;
+    }
+    let mut kinds: Vec<(&str, usize)> = kinds.into_iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    println!(
+        "edges by kind: {}",
+        kinds
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let t = Instant::now();
     let none = vec![false; g.edges.len()];
     let paths = shortest_paths(g, &From::AnyFoothold, &critical_jewels(g), &none);

@@ -20,6 +20,7 @@ use palisade_netpol::eval::{Endpoint, Engine as NetEngine};
 use palisade_netpol::model::{Direction, Network};
 use palisade_rbac::authz::{rule_allows, Request};
 use palisade_rbac::model::{BindingKind, PodSecurity, Rbac, RoleKind, Subject, SubjectKind};
+use palisade_rbac::risks::rule_grants;
 use palisade_report::Finding;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -739,27 +740,22 @@ pub fn build(inputs: &Inputs<'_>) -> Built {
     }
 }
 
-/// The vertex standing for every pod (what a cluster-wide exec or patch grant reaches),
-/// created on first use with an ANY_POD edge to each pod.
-fn all_pods(g: &mut Graph, pods: &[PodInfo<'_>]) -> u32 {
-    if let Some(v) = g.find("pods:*") {
+/// The vertex standing for every member of `targets` (`key` `pods:*` or
+/// `serviceaccounts:*`), created on first use with an ANY_OF edge to each.
+fn every(g: &mut Graph, key: &str, label: &str, targets: &[u32]) -> u32 {
+    if let Some(v) = g.find(key) {
         return v;
     }
-    let v = g.vertex(
-        VertexKind::AllPods,
-        "pods:*".into(),
-        || "every pod".into(),
-        None,
-    );
+    let v = g.vertex(VertexKind::Every, key.into(), || label.into(), None);
     let e = g.facts(vec![Fact {
-        object: "every pod".into(),
+        object: label.into(),
         path: String::new(),
         source: String::new(),
         line: 0,
         rule: "a cluster-wide grant covers every namespace".into(),
     }]);
-    for p in pods {
-        g.edge(v, p.vertex, EdgeKind::ANY_POD, e);
+    for &t in targets {
+        g.edge(v, t, EdgeKind::ANY_OF, e);
     }
     v
 }
@@ -793,7 +789,6 @@ fn rbac_edges(
         .collect();
     // Permission sets: one per binding with a resolved role.
     let mut permsets: Vec<(usize, u32)> = Vec::new();
-    let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
     for (bi, b) in rbac.bindings.iter().enumerate() {
         let Some(role) = b.role else { continue };
         let label = b.label();
@@ -820,12 +815,10 @@ fn rbac_edges(
             let iv = identity(g, &s);
             g.edge(iv, v, EdgeKind::PERMISSION_DISCOVER, e);
         }
-        if let Some(ns) = &b.namespace {
-            by_ns.entry(ns.as_str()).or_default().push(permsets.len());
-        }
         permsets.push((bi, v));
     }
     stats.permission_sets = permsets.len();
+    let permset_of: HashMap<usize, u32> = permsets.iter().copied().collect();
     // Identities: every service account too, and group memberships.
     for (ns, name) in &rbac.service_accounts {
         identity(g, &Subject::service_account(ns, name));
@@ -1007,7 +1000,8 @@ fn rbac_edges(
                 vec![],
             );
             if cluster {
-                let all = all_pods(g, pods);
+                let targets: Vec<u32> = pods.iter().map(|p| p.vertex).collect();
+                let all = every(g, "pods:*", "every pod", &targets);
                 g.edge(pv, all, kind, e);
             } else {
                 for &p in pods_by_ns.get(here).map(Vec::as_slice).unwrap_or(&[]) {
@@ -1069,17 +1063,23 @@ fn rbac_edges(
                 format!("impersonate service accounts in {}", where_(here)),
                 vec![],
             );
-            let sas: Vec<&(String, String)> = if cluster {
-                rbac.service_accounts.iter().collect()
+            if cluster {
+                let targets: Vec<u32> = rbac
+                    .service_accounts
+                    .iter()
+                    .map(|(ns, sa)| identity(g, &Subject::service_account(ns, sa)))
+                    .collect();
+                let all = every(g, "serviceaccounts:*", "every service account", &targets);
+                g.edge(pv, all, EdgeKind::IDENTITY_IMPERSONATE, e);
             } else {
-                rbac.service_accounts
+                for (sns, sa) in rbac
+                    .service_accounts
                     .range((here.to_string(), String::new())..)
                     .take_while(|(sns, _)| sns == here)
-                    .collect()
-            };
-            for (sns, sa) in sas {
-                let iv = identity(g, &Subject::service_account(sns, sa));
-                g.edge(pv, iv, EdgeKind::IDENTITY_IMPERSONATE, e);
+                {
+                    let iv = identity(g, &Subject::service_account(sns, sa));
+                    g.edge(pv, iv, EdgeKind::IDENTITY_IMPERSONATE, e);
+                }
             }
         } else {
             let names: BTreeSet<&String> = rbac.roles[role]
@@ -1170,49 +1170,49 @@ fn rbac_edges(
                 continue;
             }
         }
-        if allows("create", RBAC, "rolebindings", None, None).is_none()
-            && allows("create", RBAC, "clusterrolebindings", None, None).is_none()
-        {
+        // Only sets holding `bind` or `escalate` on some role, and creating bindings, go on.
+        let binds = rbac.roles[role].rules.iter().any(|r| {
+            ["bind", "escalate"].iter().any(|v| {
+                rule_grants(r, v, RBAC, "roles") || rule_grants(r, v, RBAC, "clusterroles")
+            })
+        });
+        let create_rb = allows("create", RBAC, "rolebindings", None, None);
+        let create_crb =
+            allows("create", RBAC, "clusterrolebindings", None, None).filter(|_| cluster);
+        if !binds || (create_rb.is_none() && create_crb.is_none()) {
             continue;
         }
-        let targets: Vec<usize> = if cluster {
-            (0..permsets.len()).collect()
-        } else {
-            by_ns
-                .get(b.namespace.as_deref().unwrap_or(""))
-                .cloned()
-                .unwrap_or_default()
-        };
-        for qi in targets {
-            let (qb, qv) = permsets[qi];
-            if qv == pv {
+        // Per bindable role, the permission sets that hold it in the binder's scope.
+        for (ri_role, r) in rbac.roles.iter().enumerate() {
+            if ri_role == role {
                 continue;
             }
-            let q = &rbac.bindings[qb];
-            let Some(qrole) = q.role else { continue };
-            let r = &rbac.roles[qrole];
-            let (res, ns) = match q.kind {
-                BindingKind::ClusterRoleBinding => ("clusterrolebindings", None),
-                BindingKind::RoleBinding => ("rolebindings", q.namespace.as_deref()),
-            };
-            if ns.is_none() && !cluster {
-                continue;
+            for &qb in rbac.bindings_to(ri_role) {
+                let Some(&qv) = permset_of.get(&qb) else {
+                    continue;
+                };
+                let q = &rbac.bindings[qb];
+                let (create, ns) = match q.kind {
+                    BindingKind::ClusterRoleBinding => (create_crb, None),
+                    BindingKind::RoleBinding => (create_rb, q.namespace.as_deref()),
+                };
+                let Some(ri) = create else { continue };
+                if !cluster && ns != Some(here) {
+                    continue;
+                }
+                if can_bind(ns, r.kind, &r.name).is_none() {
+                    break;
+                }
+                let e = grant(
+                    g,
+                    bi,
+                    role,
+                    ri,
+                    format!("bind {} to itself", r.label()),
+                    vec![],
+                );
+                g.edge(pv, qv, EdgeKind::ROLE_BIND, e);
             }
-            let (Some(ri), Some(_)) = (
-                allows("create", RBAC, res, ns, None),
-                can_bind(ns, r.kind, &r.name),
-            ) else {
-                continue;
-            };
-            let e = grant(
-                g,
-                bi,
-                role,
-                ri,
-                format!("bind {} to itself", r.label()),
-                vec![],
-            );
-            g.edge(pv, qv, EdgeKind::ROLE_BIND, e);
         }
     }
 }

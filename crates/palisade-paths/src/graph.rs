@@ -31,9 +31,9 @@ pub enum VertexKind {
     Secret,
     /// Cluster-admin-equivalent power.
     ClusterAdmin,
-    /// Every pod: what a cluster-wide exec or patch grant reaches (one vertex instead of
-    /// an edge per pod and grant).
-    AllPods,
+    /// Every pod, or every service account: what a cluster-wide grant reaches (one vertex
+    /// instead of an edge per grant and target).
+    Every,
 }
 
 impl VertexKind {
@@ -50,7 +50,7 @@ impl VertexKind {
             VertexKind::Volume => "volume",
             VertexKind::Secret => "secret",
             VertexKind::ClusterAdmin => "clusteradmin",
-            VertexKind::AllPods => "allpods",
+            VertexKind::Every => "every",
         }
     }
 }
@@ -108,7 +108,7 @@ pub enum EdgeKind {
     ADMIN_EQUIVALENT,
     SECRET_READ,
     SECRET_MOUNT,
-    ANY_POD,
+    ANY_OF,
 }
 
 /// Where an edge kind comes from.
@@ -262,15 +262,15 @@ catalog! {
     SECRET_MOUNT, New, Container -> Secret, 1.0, true,
         "read a crown-jewel Secret mounted as a volume or environment variable",
         "the pod mounts the Secret or reads it with secretKeyRef/secretRef";
-    ANY_POD, Structural, AllPods -> Pod, 1.0, false,
-        "a grant on every pod reaches each pod (counts as no hop)",
-        "the pod exists; the grant is POD_EXEC or POD_PATCH from a ClusterRoleBinding";
+    ANY_OF, Structural, Every -> Pod, 1.0, false,
+        "a grant on every pod (or service account) reaches each one (counts as no hop)",
+        "a ClusterRoleBinding grants POD_EXEC, POD_PATCH or IDENTITY_IMPERSONATE on every pod or service account";
 }
 
 impl EdgeKind {
-    /// Hops an edge counts for: zero for ANY_POD, which only fans a grant out.
+    /// Hops an edge counts for: zero for ANY_OF, which only fans a grant out.
     pub fn weight(self) -> u32 {
-        u32::from(self != EdgeKind::ANY_POD)
+        u32::from(self != EdgeKind::ANY_OF)
     }
     pub fn info(self) -> &'static EdgeInfo {
         &CATALOG[self as usize]
@@ -312,7 +312,7 @@ impl EdgeKind {
             EdgeKind::ADMIN_EQUIVALENT => "ADMIN_EQUIVALENT",
             EdgeKind::SECRET_READ => "SECRET_READ",
             EdgeKind::SECRET_MOUNT => "SECRET_MOUNT",
-            EdgeKind::ANY_POD => "ANY_POD",
+            EdgeKind::ANY_OF => "ANY_OF",
         }
     }
     pub fn parse(s: &str) -> Option<EdgeKind> {

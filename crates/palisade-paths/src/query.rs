@@ -29,7 +29,7 @@ fn towards(g: &Graph, targets: &[u32], removed: &[bool]) -> Towards {
             queue.push_back(t);
         }
     }
-    // 0-1 breadth-first search: ANY_POD edges weigh nothing.
+    // 0-1 breadth-first search: ANY_OF edges weigh nothing.
     let mut done = vec![false; n];
     let mut order = Vec::new();
     while let Some(t) = queue.pop_front() {
@@ -616,7 +616,7 @@ pub fn remediation(g: &Graph, e: u32) -> String {
         | EdgeKind::VOLUME_ACCESS
         | EdgeKind::VOLUME_DISCOVER
         | EdgeKind::MEMBER_OF
-        | EdgeKind::ANY_POD => format!("{} is not fixable by itself", edge.kind),
+        | EdgeKind::ANY_OF => format!("{} is not fixable by itself", edge.kind),
     }
 }
 
