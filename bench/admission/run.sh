@@ -10,7 +10,8 @@
 #     one server core sustains);
 #   - fixed rates (RATES, default 500 1000 2000 req/s): p50/p99/p99.9 measured from each
 #     request's scheduled send time, so a stalled server shows up (no coordinated omission);
-#   - the server's RSS at start, after the runs, and the decision-log line count.
+#   - the server's RSS at start and after the runs, the decision-log drop and error counters,
+#     and the decision-log line count after shutdown.
 #
 #   bash bench/admission/run.sh            # from the repository root; ../shared beside it
 #   BIN=/some/dir SKIP_BUILD=1 bash bench/admission/run.sh   # other palisade binaries
@@ -57,6 +58,9 @@ for r in $RATES; do
   lg --concurrency "$c" --rate "$r" --duration "$DURATION" --warmup 3s || true
 done
 echo "RSS after the runs: $(rss)"
+host=palisade-admission.palisade-system.svc
+curl -s --cacert "$work/ca.crt" --resolve "$host:$port:127.0.0.1" "https://$host:$port/metrics" |
+  grep -E '^palisade_admission_decision_log_(dropped|errors)_total' || true
 kill -TERM "$server"
 wait "$server"
 echo "server exited $? after SIGTERM"
