@@ -178,10 +178,19 @@ enum FlowFormatArg {
 #[derive(Args, Debug)]
 struct FlowArgs {
     /// Flow log: JSON lines (Palisade schema, Hubble `observe -o json`, Calico flow logs).
-    #[arg(long, value_name = "FILE", required = true)]
+    #[arg(long, value_name = "FILE", required_unless_present = "from_store")]
     flows: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "auto")]
     flow_format: FlowFormatArg,
+    /// Read the flows from a flow store (`observe sensor --store`) instead of a log.
+    #[arg(long, value_name = "PATH", conflicts_with = "flows")]
+    from_store: Option<PathBuf>,
+    /// With --from-store: start of the range (15m, 2h, 7d or RFC 3339; default: all).
+    #[arg(long, value_name = "DURATION|TIME", requires = "from_store")]
+    since: Option<String>,
+    /// With --from-store: end of the range (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME", requires = "from_store")]
+    until: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -600,6 +609,11 @@ fn run_diff(a: DiffArgs) -> Result<u8> {
 }
 
 fn read_flow_log(f: &FlowArgs) -> Result<(palisade_netpol::flows::FlowLog, bool)> {
+    if let Some(store) = &f.from_store {
+        let log =
+            crate::observe::flow_log_from_store(store, f.since.as_deref(), f.until.as_deref())?;
+        return Ok((log, false));
+    }
     let format = match f.flow_format {
         FlowFormatArg::Auto => FlowFormat::Auto,
         FlowFormatArg::Palisade => FlowFormat::Palisade,
