@@ -15,6 +15,7 @@ pub mod checks;
 pub mod compat;
 pub mod detect;
 pub mod netpol;
+pub mod paths;
 pub mod observe;
 pub mod policy;
 pub mod rbac;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Falco-compatible threat detection over audit logs (files or the API server's audit
     /// webhook) and recorded syscall/Tetragon events.
     Detect(detect::DetectArgs),
+    /// Attack paths across RBAC, containers, network reachability, vulnerabilities and
+    /// runtime alerts: shortest paths to crown jewels, critical paths, chokepoints, diff.
+    Paths(paths::PathsArgs),
     /// Network flow and DNS records from the node's packets (files or interfaces), kept in a
     /// flow store and queried: what talks to what, denials, DNS, plaintext.
     Observe(observe::ObserveArgs),

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Rbac(args) => rbac::run(args),
         Command::Netpol(args) => netpol::run(args),
         Command::Detect(args) => detect::run(args),
+        Command::Paths(args) => palisade::paths::run(args),
         Command::Observe(args) => palisade::observe::run(args),
     };
     match result {
