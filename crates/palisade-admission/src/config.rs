@@ -370,7 +370,17 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     (secs < 1e9).then(|| Duration::from_secs_f64(secs))
 }
 
+/// The configuration used when none is given (`default-config.yaml`, documented in
+/// docs/admission.md): PSS baseline enforced and restricted warned for unlabelled namespaces,
+/// `:latest` images warned, the decision log on standard output.
+pub const BUILTIN_CONFIG_YAML: &str = include_str!("../default-config.yaml");
+
 impl AdmissionConfig {
+    /// The built-in secure default configuration (`BUILTIN_CONFIG_YAML`).
+    pub fn builtin() -> Result<AdmissionConfig, ConfigError> {
+        AdmissionConfig::parse(BUILTIN_CONFIG_YAML, "<built-in admission configuration>")
+    }
+
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<AdmissionConfig, ConfigError> {
         let file = path.display().to_string();
@@ -594,6 +604,58 @@ decisionLog: {path: "-"}
         assert!(e.to_string().contains("Other"), "{e}");
         let e = AdmissionConfig::parse("limits: {evaluationDeadline: 0s}\n", "a.yaml").unwrap_err();
         assert!(e.to_string().contains("positive"), "{e}");
+    }
+
+    #[test]
+    fn builtin_config_is_the_documented_secure_default() {
+        let c = AdmissionConfig::builtin().unwrap();
+        assert_eq!(c.mode, Mode::Enforce);
+        assert!(c.pod_security.enabled);
+        assert_eq!(c.pod_security.defaults.enforce, Level::Baseline);
+        assert_eq!(c.pod_security.defaults.warn, Level::Restricted);
+        assert_eq!(c.pod_security.defaults.audit, Level::Restricted);
+        assert_eq!(c.pod_security.exemptions.namespaces, vec!["kube-system"]);
+        let img = c.images.as_ref().expect("image rules on");
+        assert!(img.forbid_latest);
+        assert_eq!(img.action, Action::Warn);
+        assert_eq!(c.decision_log.path, "-");
+        assert!(!c.mutation.enabled);
+        // It differs from the field-by-field defaults a partial file falls back on.
+        assert_ne!(c, AdmissionConfig::default());
+    }
+
+    #[test]
+    fn without_a_configuration_baseline_is_enforced_and_latest_warned() {
+        use crate::server::{load_admission, review_offline, Webhook};
+        let adm = load_admission(None).unwrap();
+        let mut review: serde_json::Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/reviews/pod-create-compliant.json"
+        ))
+        .unwrap();
+        let answer = |review: &serde_json::Value| -> serde_json::Value {
+            let h = review_offline(&adm, Webhook::Validate, review.to_string().as_bytes());
+            serde_json::from_slice::<serde_json::Value>(&h.body).unwrap()["response"].clone()
+        };
+        let ok = answer(&review);
+        assert_eq!(ok["allowed"], true, "{ok}");
+        let containers = &mut review["request"]["object"]["spec"]["containers"];
+        containers[0]["image"] = "nginx:latest".into();
+        let warned = answer(&review);
+        assert_eq!(warned["allowed"], true, "{warned}");
+        assert!(
+            warned["warnings"].to_string().contains("latest"),
+            "{warned}"
+        );
+        review["request"]["object"]["spec"]["containers"][0]["securityContext"]["privileged"] =
+            true.into();
+        let denied = answer(&review);
+        assert_eq!(denied["allowed"], false, "{denied}");
+        assert!(
+            denied["status"]["message"]
+                .to_string()
+                .contains("rivileged"),
+            "{denied}"
+        );
     }
 
     #[test]

@@ -144,11 +144,11 @@ impl AppState {
     }
 }
 
-/// Loads the configuration file (or the defaults) and compiles it.
+/// Loads the configuration file (or the built-in default, `default-config.yaml`) and compiles it.
 pub fn load_admission(config: Option<&Path>) -> Result<Admission, String> {
     let cfg = match config {
         Some(p) => AdmissionConfig::load(p).map_err(|e| e.to_string())?,
-        None => AdmissionConfig::default(),
+        None => AdmissionConfig::builtin().map_err(|e| e.to_string())?,
     };
     Admission::load(cfg).map_err(|e| e.to_string())
 }
