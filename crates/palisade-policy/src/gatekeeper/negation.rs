@@ -15,7 +15,7 @@
 //! assignment fails when the parameter is undefined, and so does the whole body. regorus
 //! evaluates the nested call inside the negation, where undefined makes `not` true. A
 //! template that relies on OPA's behaviour (a constraint leaving a parameter out) then
-//! reports a violation that Gatekeeper does not. [`hoist_negated_calls`] rewrites the
+//! reports a violation that Gatekeeper does not. [`rewrite_negations`] rewrites the
 //! source the way OPA rewrites the AST, in general: every negated expression of every
 //! body (rules, functions, `else`, comprehensions, `every`) in every module.
 //!
@@ -26,7 +26,7 @@
 //! expression (`not input.xs[_] == "a"`, `not input.xs[i] == "a"` with `i` bound nowhere
 //! else): a negation cannot bind. regorus accepts such a body and hoists the iteration
 //! out of the `not`, which turns "no element is `a`" into "some element is not `a`".
-//! [`unsafe_negated_vars`] finds them, so the template fails to load as it does in
+//! [`rewrite_negations`] also lists them, so the template fails to load as it does in
 //! Gatekeeper.
 //!
 //! Both work on regorus's own parse of the module (`regorus::unstable`), and the rewrite
@@ -62,10 +62,19 @@ fn parse(text: &str, v1: bool) -> Option<regorus::unstable::Module> {
     parser.parse().ok()
 }
 
+/// A module after [`rewrite_negations`].
+pub(crate) struct Rewritten {
+    /// The text to give regorus.
+    pub text: String,
+    /// The variables OPA would refuse ([`unsafe_vars`]), in the rewritten text.
+    pub unsafe_vars: Vec<UnsafeVar>,
+}
+
 /// Takes every call nested inside a negated expression out into an assignment before
-/// it, as OPA's compiler does. A module that does not parse is returned unchanged
-/// (regorus reports the error when it is added).
-pub(crate) fn hoist_negated_calls(src: &str, v1: bool) -> String {
+/// it, as OPA's compiler does, and finds the variables OPA would then refuse. A module
+/// that does not parse is returned unchanged (regorus reports the error when it is
+/// added). An unchanged module is parsed once, a rewritten one once more per pass.
+pub(crate) fn rewrite_negations(src: &str, v1: bool) -> Rewritten {
     let mut text = src.to_string();
     for pass in 0..MAX_PASSES {
         let Some(module) = parse(&text, v1) else {
@@ -80,7 +89,8 @@ pub(crate) fn hoist_negated_calls(src: &str, v1: bool) -> String {
             planner.rule(rule);
         }
         if planner.edits.is_empty() {
-            break;
+            let unsafe_vars = unsafe_vars(&module);
+            return Rewritten { text, unsafe_vars };
         }
         planner.edits.sort_by_key(|e| e.start);
         let mut out = String::with_capacity(text.len() + 64 * planner.edits.len());
@@ -93,7 +103,10 @@ pub(crate) fn hoist_negated_calls(src: &str, v1: bool) -> String {
         out.push_str(&text[at..]);
         text = out;
     }
-    text
+    let unsafe_vars = parse(&text, v1)
+        .map(|m| unsafe_vars(&m))
+        .unwrap_or_default();
+    Rewritten { text, unsafe_vars }
 }
 
 /// One replaced statement: `[start, end)` of the text.
@@ -373,13 +386,10 @@ fn for_each_expr<'a>(stmt: &'a LiteralStmt, f: &mut dyn FnMut(&'a Expr)) {
 /// Variables OPA refuses as unsafe inside negated expressions: `_` (each is a new
 /// variable, so never bound), and a named variable that occurs nowhere in its rule but in
 /// that one negated statement and is not a rule, import or root document. Call
-/// arguments that [`hoist_negated_calls`] moves out are no longer inside the negation, so
-/// run this on its output. (A variable occurring elsewhere only inside other negations
-/// is also unsafe in OPA; that rarer case is not reported.)
-pub(crate) fn unsafe_negated_vars(text: &str, v1: bool) -> Vec<UnsafeVar> {
-    let Some(module) = parse(text, v1) else {
-        return Vec::new();
-    };
+/// arguments that the rewrite moves out are no longer inside the negation, so this runs
+/// on its result. (A variable occurring elsewhere only inside other negations is also
+/// unsafe in OPA; that rarer case is not reported.)
+fn unsafe_vars(module: &regorus::unstable::Module) -> Vec<UnsafeVar> {
     let mut globals: HashSet<String> = ["input", "data"].iter().map(|s| s.to_string()).collect();
     for import in &module.imports {
         match &import.r#as {
@@ -586,6 +596,14 @@ fn negations_in_expr<'a>(expr: &'a Expr, out: &mut Vec<&'a LiteralStmt>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hoist_negated_calls(src: &str, v1: bool) -> String {
+        rewrite_negations(src, v1).text
+    }
+
+    fn unsafe_negated_vars(src: &str, v1: bool) -> Vec<UnsafeVar> {
+        rewrite_negations(src, v1).unsafe_vars
+    }
 
     #[test]
     fn nested_calls_leave_the_negation() {

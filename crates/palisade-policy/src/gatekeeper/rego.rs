@@ -129,8 +129,9 @@ impl RegoProgram {
             } else {
                 opa_compat(src)
             };
-            let text = super::negation::hoist_negated_calls(&src, v1);
-            match super::negation::unsafe_negated_vars(&text, v1).first() {
+            let super::negation::Rewritten { text, unsafe_vars } =
+                super::negation::rewrite_negations(&src, v1);
+            match unsafe_vars.first() {
                 Some(u) => Err(RegoError {
                     lib,
                     line: u.line,
