@@ -58,7 +58,7 @@ fn main() {
         measure(&format!("{name}: full check incl. manifests"), 50, || {
             let loaded = cluster
                 .exists()
-                .then(|| palisade_model::load_paths(&[cluster.clone()], &LoadOptions::default()));
+                .then(|| palisade_model::load_paths(std::slice::from_ref(&cluster), &LoadOptions::default()));
             let run =
                 palisade_node::run(&root, &opts, loaded.as_ref().map(|l| l.objects.as_slice()));
             let report = palisade_node::report::to_report(&run, &[], "bench");

@@ -312,6 +312,56 @@ impl CisCheck {
         }
     }
 
+    /// A failing configuration, generated from the audit.
+    fn example(&self) -> String {
+        match self.audit {
+            Audit::Flag { c, flags, test } => {
+                let bad = match test {
+                    Test::Eq("false") => "=true".to_string(),
+                    Test::Eq("true") => "=false".to_string(),
+                    Test::Eq("0") => "=10255".to_string(),
+                    Test::Eq(v) | Test::NotEq(v) if matches!(test, Test::NotEq(_)) => format!("={v}"),
+                    Test::NotHas(v) => format!("={v}"),
+                    Test::Has(v) => format!("=<a list without {v}>"),
+                    Test::NotSet => "=<any value>".to_string(),
+                    Test::Gte(n) => format!("={}", (n as i64 - 1).max(0)),
+                    Test::Gt(_) | Test::NonZeroDuration => "=0".to_string(),
+                    Test::Loopback => "=0.0.0.0".to_string(),
+                    _ => String::new(),
+                };
+                if matches!(test, Test::Set) {
+                    format!("```text\n{} ... (started without {})\n```", c.name(), flags.iter().map(|f| format!("--{f}")).collect::<Vec<_>>().join(" or "))
+                } else {
+                    format!("```text\n{} --{}{bad}\n```", c.name(), flags[0])
+                }
+            }
+            Audit::AdmissionPlugin { plugin, enabled } => {
+                if enabled {
+                    format!("```text\nkube-apiserver --enable-admission-plugins=NodeRestriction   # no {plugin}\n```")
+                } else {
+                    format!("```text\nkube-apiserver --enable-admission-plugins=NodeRestriction,{plugin}\n```")
+                }
+            }
+            Audit::Mode { file, .. } => format!("{} with permissions `644` (`-rw-r--r--`): readable by every local user.", capitalize(file.describe())),
+            Audit::Owner { file, user, group } => format!("{} owned by `node:node` instead of `{user}:{group}`.", capitalize(file.describe())),
+            Audit::Special(s) => match s {
+                Special::ApiServerAnonymous => "```text\nkube-apiserver --anonymous-auth=true\n```".into(),
+                Special::EventRateLimit => "```text\nkube-apiserver --enable-admission-plugins=NodeRestriction   # no EventRateLimit\n```".into(),
+                Special::EncryptionConfigSet => "```text\nkube-apiserver ... (started without --encryption-provider-config)\n```".into(),
+                Special::EncryptionProviders => "```yaml\nresources:\n  - resources: [secrets]\n    providers:\n      - identity: {}\n      - aescbc: {keys: [{name: k1, secret: <base64>}]}\n```".into(),
+                Special::StrongCiphers(c) => format!("```text\n{} --tls-cipher-suites=TLS_RSA_WITH_AES_128_CBC_SHA\n```", c.name()),
+                Special::EtcdUniqueCa => "```text\netcd --trusted-ca-file=/etc/kubernetes/pki/ca.crt\nkube-apiserver --client-ca-file=/etc/kubernetes/pki/ca.crt\n```".into(),
+                Special::AuditPolicyExists => "```text\nkube-apiserver --audit-log-path=/var/log/audit.log   # no --audit-policy-file\n```".into(),
+                Special::AuditPolicyCoverage => "```yaml\nrules:\n  - level: RequestResponse   # logs Secret bodies\n```".into(),
+                Special::KubeletServerCertRotation => "```yaml\nserverTLSBootstrap: false\n```".into(),
+                Special::ControllerManagerRotation => "```text\nkube-controller-manager --feature-gates=RotateKubeletServerCertificate=false\n```".into(),
+                Special::PodPidsLimit => "```yaml\npodPidsLimit: -1\n```".into(),
+            },
+            Audit::Policy => "A manifest that the scan checks tagged with this control flag (see their own examples in this catalog).".into(),
+            Audit::Manual(_) => "Nothing a file or flag shows: the benchmark leaves this control to review.".into(),
+        }
+    }
+
     /// The documentation, in the `declare_check!` style of the scan checks.
     pub fn markdown(&self) -> String {
         let mut out = String::new();
@@ -322,7 +372,8 @@ impl CisCheck {
             self.audit_text()
         );
         let _ = writeln!(out, "## Why is this bad?\n{}\n", self.why);
-        let _ = writeln!(out, "## Remediation\n{}\n", self.fix);
+        let _ = writeln!(out, "## Example\n{}\n", self.example());
+        let _ = writeln!(out, "## Use instead\n{}\n", self.fix);
         let _ = writeln!(
             out,
             "## Audit evidence\nEach result shows the setting or file it judged and the value seen, with where it came from \
@@ -372,6 +423,14 @@ A component that is not running and has no manifest gives \"not found\", never p
                 self.id.to_ascii_lowercase().replace('.', "")
             ),
         }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
     }
 }
 
@@ -631,7 +690,8 @@ mod tests {
             for s in [
                 "## What it does",
                 "## Why is this bad?",
-                "## Remediation",
+                "## Example",
+                "## Use instead",
                 "## Audit evidence",
                 "## References",
             ] {

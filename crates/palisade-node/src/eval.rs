@@ -1096,7 +1096,7 @@ pub fn corefile_extras(objects: &[Object]) -> Vec<Extra> {
         let (_, issues) = corefile::analyze(text);
         for mut i in issues {
             if i.line > 0 && n.pos.line > 0 {
-                i.line += n.pos.line;
+                i.line += n.pos.line - 1;
             }
             out.push(Extra {
                 issue: i,

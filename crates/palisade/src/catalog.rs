@@ -20,6 +20,12 @@ pub fn catalog() -> &'static Catalog {
             &[],
             crate::netpol::catalog_rules(),
         );
+        c.add(
+            "node",
+            "Node and control plane (CIS Kubernetes Benchmark)",
+            &["cis"],
+            palisade_node::catalog(),
+        );
         c
     })
 }

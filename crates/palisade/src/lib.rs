@@ -16,6 +16,7 @@ pub mod compat;
 pub mod detect;
 pub mod netpol;
 pub mod paths;
+pub mod node;
 pub mod observe;
 pub mod policy;
 pub mod rbac;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Network flow and DNS records from the node's packets (files or interfaces), kept in a
     /// flow store and queried: what talks to what, denials, DNS, plaintext.
     Observe(observe::ObserveArgs),
+    /// CIS Kubernetes Benchmark checks for nodes and the control plane, kube-bench check files,
+    /// and audit policy, encryption at rest, CoreDNS, metadata-reachability and end-of-life analyses.
+    Node(node::NodeArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

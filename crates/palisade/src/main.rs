@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Command::Detect(args) => detect::run(args),
         Command::Paths(args) => palisade::paths::run(args),
         Command::Observe(args) => palisade::observe::run(args),
+        Command::Node(args) => palisade::node::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
