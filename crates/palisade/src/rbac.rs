@@ -25,6 +25,9 @@ enum RbacCommand {
     WhoCan(WhoCanArgs),
     /// The effective permissions of a subject, per namespace (like `kubectl auth can-i --list`).
     Can(CanArgs),
+    /// May SUBJECT do VERB on RESOURCE? yes or no, with the granting binding → role → rule
+    /// (like `kubectl auth can-i VERB RESOURCE --as SUBJECT`).
+    CanI(CanIArgs),
     /// Subjects holding dangerous permissions, with severity and the granting binding.
     Risks(RisksArgs),
     /// Escalation paths to cluster-admin-equivalent power, and the workloads exposed.
@@ -95,6 +98,48 @@ struct WhoCanArgs {
     /// Write the result to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     output_file: Option<PathBuf>,
+    #[command(flatten)]
+    input: Input,
+}
+
+#[derive(Args, Debug)]
+struct CanIArgs {
+    /// The verb, as for `rbac who-can`.
+    verb: String,
+    /// The resource, read as `kubectl auth can-i` reads it (see `rbac who-can --help`):
+    /// secrets/s1 is the Secret named s1; a subresource goes in --subresource.
+    resource: String,
+    /// Whose request: User:NAME, Group:NAME, ServiceAccount:NS/NAME,
+    /// system:serviceaccount:NS:NAME or a username.
+    #[arg(long = "as", value_name = "SUBJECT", required = true)]
+    subject: String,
+    /// Groups of the user besides the implicit ones (repeatable).
+    #[arg(long = "as-group", value_name = "GROUP")]
+    groups: Vec<String>,
+    /// The subresource: `pods --subresource exec`.
+    #[arg(long, value_name = "SUBRESOURCE")]
+    subresource: Option<String>,
+    /// The object's name, the same as RESOURCE/NAME.
+    #[arg(long)]
+    name: Option<String>,
+    /// The namespace of the request (namespaced resources; default: cluster-wide).
+    #[arg(long, short = 'n')]
+    namespace: Option<String>,
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    output: TextOrJson,
+    /// Write the result to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Exit 1 when the answer is no.
+    #[arg(long)]
+    fail_on_deny: bool,
     #[command(flatten)]
     input: Input,
 }
@@ -307,6 +352,7 @@ pub fn run(args: RbacArgs) -> Result<u8> {
     match args.command {
         RbacCommand::WhoCan(a) => who_can(a),
         RbacCommand::Can(a) => can(a),
+        RbacCommand::CanI(a) => can_i(a),
         RbacCommand::Risks(a) => run_risks(a),
         RbacCommand::Paths(a) => run_paths(a),
         RbacCommand::Generate(a) => run_generate(a),
@@ -495,6 +541,55 @@ fn who_can(a: WhoCanArgs) -> Result<u8> {
         }
     }
     Ok(status(errors, false))
+}
+
+fn can_i(a: CanIArgs) -> Result<u8> {
+    let subject = Subject::parse(&a.subject).map_err(anyhow::Error::msg)?;
+    let (rbac, errors) = load(&a.input)?;
+    let query = match resource_query(
+        &rbac.resources,
+        &a.verb,
+        &a.resource,
+        a.name.as_deref(),
+        a.subresource.as_deref(),
+    ) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("palisade: error: {e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let mut req = query.request;
+    if query.namespaced {
+        req.namespace = a.namespace.clone();
+    } else if a.namespace.is_some() && req.path.is_none() {
+        eprintln!(
+            "palisade: note: {} is cluster-scoped; -n is ignored",
+            req.combined_resource()
+        );
+    }
+    let user = UserInfo::of(&subject, &a.groups);
+    let review = rbac.review(&user, &req);
+    let text = match a.output {
+        TextOrJson::Json => {
+            let doc = serde_json::json!({
+                "subject": subject,
+                "request": req,
+                "allowed": review.allowed,
+                "reason": review.reason,
+            });
+            serde_json::to_string_pretty(&doc)? + "\n"
+        }
+        TextOrJson::Text => {
+            let mut s = if review.allowed { "yes\n" } else { "no\n" }.to_string();
+            if !review.reason.is_empty() {
+                s.push_str(&format!("{}\n", review.reason));
+            }
+            s
+        }
+    };
+    write_output(&text, a.output_file.as_deref())?;
+    Ok(status(errors, a.fail_on_deny && !review.allowed))
 }
 
 fn can(a: CanArgs) -> Result<u8> {

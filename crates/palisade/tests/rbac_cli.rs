@@ -184,3 +184,40 @@ fn who_can_reads_resource_slash_name_as_kubectl_does() {
         "{err}"
     );
 }
+
+/// `rbac can-i VERB RESOURCE --as SUBJECT` answers like `kubectl auth can-i`: yes with the
+/// API server's reason, no (exit 1 only with --fail-on-deny), and the same resource forms.
+#[test]
+fn can_i_answers_yes_or_no_with_kubectl_forms() {
+    let run = |args: &[&str]| {
+        palisade()
+            .args(["rbac", "can-i"])
+            .args(args)
+            .arg(fixture("semantics.yaml"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["get", "secrets/db-password", "--as", "User:alice", "-n", "shop"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("yes\n"), "{text}");
+    assert!(text.contains("alice-secret"), "{text}");
+    // resourceNames limits the grant to that one Secret.
+    let out = run(&[
+        "get",
+        "secrets/other",
+        "--as",
+        "User:alice",
+        "-n",
+        "shop",
+        "--fail-on-deny",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("no\n"));
+    let out = run(&["get", "secrets", "--as", "User:alice", "-n", "shop", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "no is not a failure without --fail-on-deny");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["allowed"], false);
+    let out = run(&["create", "pods/exec", "--as", "User:alice"]);
+    assert_eq!(out.status.code(), Some(2));
+}
