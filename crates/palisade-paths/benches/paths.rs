@@ -305,7 +305,7 @@ fn main() {
         *kinds.entry(e.kind.as_str()).or_default() += 1;
     }
     let mut kinds: Vec<(&str, usize)> = kinds.into_iter().collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
     println!(
         "edges by kind: {}",
         kinds

@@ -305,7 +305,10 @@ pub struct Chokepoints {
     pub remaining: usize,
 }
 
-/// The pairs (source index into `srcs`, jewel) connected with `removed` edges gone.
+/// Connected (source vertex, jewel) pairs.
+type Pairs = BTreeSet<(u32, usize)>;
+
+/// The pairs (source vertex, jewel) connected with `removed` edges gone.
 fn connected(
     g: &Graph,
     srcs: &[u32],
@@ -464,7 +467,7 @@ pub fn chokepoints(g: &Graph, from: &From, jewels: &[usize], max: usize) -> Chok
             if cands.is_empty() {
                 break;
             }
-            let mut best: Option<(usize, u32, BTreeSet<(u32, usize)>)> = None;
+            let mut best: Option<(usize, u32, Pairs)> = None;
             for &e in &cands {
                 removed[e as usize] = true;
                 let after = connected(g, &srcs, jewels, &removed);

@@ -10,7 +10,7 @@ fn fixture(name: &str) -> (Graph, String) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(format!("{name}.yaml"));
-    let loaded = load_paths(&[path.clone()], &LoadOptions::default());
+    let loaded = load_paths(std::slice::from_ref(&path), &LoadOptions::default());
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     let built = build(&Inputs {
         objects: &loaded.objects,
