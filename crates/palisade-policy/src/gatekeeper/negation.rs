@@ -172,8 +172,19 @@ impl Planner {
 
     fn stmt(&mut self, stmt: &LiteralStmt, wrap: bool) {
         if let Literal::NotExpr { expr, .. } = &stmt.literal {
-            let mut hoisted = Vec::new();
+            let mut hoisted: Vec<&Expr> = Vec::new();
             nested_calls(expr, true, &mut hoisted);
+            // In source order and disjoint (as the walk gives them; kept so whatever the
+            // parse).
+            hoisted.sort_by_key(|e| e.span().start);
+            let mut last_end = 0;
+            hoisted.retain(|e| {
+                let keep = e.span().start >= last_end;
+                if keep {
+                    last_end = e.span().end;
+                }
+                keep
+            });
             let (start, end) = (stmt.span.start as usize, stmt.span.end as usize);
             let claimed = self.edits.iter().any(|e| e.start < end && start < e.end);
             if !hoisted.is_empty() && !claimed {
