@@ -49,6 +49,8 @@ pub struct Inventory<'a> {
     /// service accounts or limit ranges of its namespace costs what that namespace holds,
     /// not what the whole scan holds.
     by_kind_ns: HashMap<&'a str, HashMap<&'a str, Vec<&'a Object>>>,
+    /// Objects by kind, effective namespace and name (kind → namespace → name).
+    by_name: HashMap<&'a str, HashMap<&'a str, HashMap<&'a str, Vec<&'a Object>>>>,
     /// Namespaces that appear in the scan: Namespace objects and namespaces of namespaced
     /// objects.
     pub namespaces: BTreeSet<String>,
@@ -60,6 +62,7 @@ impl<'a> Inventory<'a> {
     pub fn new(objects: &'a [Object]) -> Self {
         let mut by_kind: HashMap<&str, Vec<&Object>> = HashMap::new();
         let mut by_kind_ns: HashMap<&str, HashMap<&str, Vec<&Object>>> = HashMap::new();
+        let mut by_name: HashMap<&str, HashMap<&str, HashMap<&str, Vec<&Object>>>> = HashMap::new();
         let mut namespaces = BTreeSet::new();
         for o in objects {
             by_kind.entry(o.kind.as_str()).or_default().push(o);
@@ -67,6 +70,14 @@ impl<'a> Inventory<'a> {
                 .entry(o.kind.as_str())
                 .or_default()
                 .entry(Self::namespace_of(o))
+                .or_default()
+                .push(o);
+            by_name
+                .entry(o.kind.as_str())
+                .or_default()
+                .entry(Self::namespace_of(o))
+                .or_default()
+                .entry(o.name.as_str())
                 .or_default()
                 .push(o);
             if o.kind == "Namespace" && o.group().is_empty() {
@@ -80,6 +91,7 @@ impl<'a> Inventory<'a> {
             objects,
             by_kind,
             by_kind_ns,
+            by_name,
             namespaces,
             anchors: OnceLock::new(),
             np_selectors: OnceLock::new(),
@@ -96,6 +108,17 @@ impl<'a> Inventory<'a> {
         self.by_kind_ns
             .get(kind)
             .and_then(|m| m.get(ns))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Objects of a kind (any API group) named `name` whose effective namespace is `ns`, in
+    /// scan order.
+    pub fn named(&self, kind: &str, ns: &str, name: &str) -> &[&'a Object] {
+        self.by_name
+            .get(kind)
+            .and_then(|m| m.get(ns))
+            .and_then(|m| m.get(name))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }

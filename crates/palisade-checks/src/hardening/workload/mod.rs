@@ -227,9 +227,9 @@ pub(super) fn token_mount(cx: &Context<'_>, pod: &PodRef<'_>, sa_name: &str) -> 
     let ns = Inventory::namespace_of(pod.object);
     let sa = cx
         .inventory
-        .of_kind_in("ServiceAccount", ns)
+        .named("ServiceAccount", ns, sa_name)
         .iter()
-        .find(|sa| sa.group().is_empty() && sa.name == sa_name);
+        .find(|sa| sa.group().is_empty());
     match sa {
         None => TokenMount::ServiceAccountNotScanned,
         Some(sa) => {
