@@ -176,6 +176,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else {
         engine.run(&loaded.objects)
     };
+    let checks_at = std::time::Instant::now();
     let mut rules = engine.rules();
     if !args.policy.is_empty() {
         let policies = palisade_model::load_paths(&args.policy, &load_opts);
@@ -210,14 +211,18 @@ fn scan(args: ScanArgs) -> Result<u8> {
         result.diagnostics.extend(scanned.diagnostics);
         rules.extend(scanned.rules);
     }
+    let policy_at = std::time::Instant::now();
+    let (mut rbac_at, mut netpol_at) = (policy_at, policy_at);
     if args.profile.or(cfg.profile).unwrap_or_default() == Profile::All {
         let (found, rbac_rules) = rbac::scan_findings(&loaded.objects, &only_checks, &skip_checks);
         result.findings.extend(found);
         rules.extend(rbac_rules);
+        rbac_at = std::time::Instant::now();
         let (found, netpol_rules) =
             netpol::scan_findings(&loaded.objects, &only_checks, &skip_checks);
         result.findings.extend(found);
         rules.extend(netpol_rules);
+        netpol_at = std::time::Instant::now();
     }
     let checked_at = std::time::Instant::now();
     tracing::info!(
@@ -276,6 +281,23 @@ fn scan(args: ScanArgs) -> Result<u8> {
         render_ms = checked_at.elapsed().as_secs_f64() * 1e3,
         "rendered"
     );
+    // PALISADE_PHASE_TIMES=1: one line of phase times on stderr (scripts/bench-scan.sh).
+    if std::env::var_os("PALISADE_PHASE_TIMES").is_some_and(|v| !v.is_empty() && v != "0") {
+        let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1e3;
+        let now = std::time::Instant::now();
+        eprintln!(
+            "phases: load {:.1} ms, checks {:.1} ms, policy {:.1} ms, rbac {:.1} ms, netpol {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
+            ms(started, loaded_at),
+            ms(loaded_at, checks_at),
+            ms(checks_at, policy_at),
+            ms(policy_at, rbac_at),
+            ms(rbac_at, netpol_at),
+            ms(netpol_at, now),
+            ms(started, now),
+            report.objects,
+            report.findings.len()
+        );
+    }
     let threshold = args.fail_on.or(cfg.fail_on).unwrap_or(Severity::Info);
     let input_errors = report.diagnostics.iter().any(|d| d.level == Level::Error);
     Ok(if input_errors {

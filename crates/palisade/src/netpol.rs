@@ -855,17 +855,16 @@ pub fn scan_findings(
     let rules = defs.iter().copied().map(lint_rule).collect();
     let net = Network::build(objects, &BuildOptions::default());
     let engine = Engine::new(&net);
+    let index = palisade_model::load::ObjectIndex::new(objects);
     let mut findings = Vec::new();
     for f in lint(&engine) {
         if !defs.iter().any(|d| d.id == f.id) {
             continue;
         }
         // Report at the object that contains the line.
-        let obj = objects
-            .iter()
-            .filter(|o| o.source.display() == f.source && o.line <= f.line)
-            .max_by_key(|o| o.line);
-        let Some(obj) = obj else { continue };
+        let Some(obj) = index.containing(&f.source, f.line) else {
+            continue;
+        };
         findings.push(palisade_report::Finding {
             check: f.id.to_string(),
             severity: sev(f.severity),

@@ -898,6 +898,7 @@ pub fn scan_findings(
     );
     let sev = report_severity;
     let rules = defs.iter().copied().map(risk_rule).collect();
+    let index = palisade_model::load::ObjectIndex::new(objects);
     let mut findings = Vec::new();
     for r in risks(&rbac, &RiskOptions::default()) {
         if !defs.iter().any(|d| d.id == r.id) {
@@ -905,12 +906,10 @@ pub fn scan_findings(
         }
         let b = &rbac.bindings[r.binding_index];
         // Locate the binding object to report at its subject's line.
-        let Some(obj) = objects.iter().find(|o| {
-            o.kind == b.kind.as_str()
-                && o.name == b.name
-                && o.source.display() == b.origin.source
-                && o.line == b.origin.line
-        }) else {
+        let Some(obj) = index
+            .starting_at(&b.origin.source, b.origin.line)
+            .find(|o| o.kind == b.kind.as_str() && o.name == b.name)
+        else {
             continue;
         };
         let subject_node = obj
