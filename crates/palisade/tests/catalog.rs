@@ -169,6 +169,29 @@ fn every_id_a_command_emits_is_registered() {
             seen.insert(id.to_string());
         }
     }
+    // palisade node: the CIS check on a misconfigured fixture node, and each analysis.
+    let fixture = "crates/palisade-node/tests/fixtures/kubeadm-misconfigured";
+    let node_runs: [&[&str]; 4] = [
+        &["node", "check", "--root", fixture, "-o", "json"],
+        &[
+            "node",
+            "audit-policy",
+            "examples/node/audit-policy.yaml",
+            "-o",
+            "json",
+        ],
+        &[
+            "node",
+            "encryption",
+            "examples/node/encryption-config.yaml",
+            "-o",
+            "json",
+        ],
+        &["node", "corefile", "examples/node/Corefile", "-o", "json"],
+    ];
+    for args in node_runs {
+        seen.extend(emitted(&json(args), "findings", "check"));
+    }
     let unknown: Vec<&String> = seen
         .iter()
         .filter(|id| !is_user_policy(id) && !c.contains(id))
@@ -178,7 +201,7 @@ fn every_id_a_command_emits_is_registered() {
         "emitted but not registered: {unknown:?}"
     );
     // The runs reach every source, so the check above means something for each.
-    for prefix in ["PSS", "PAL", "RBAC", "NP"] {
+    for prefix in ["PSS", "PAL", "RBAC", "NP", "CIS-", "AUD", "ENC", "DNS"] {
         assert!(
             seen.iter().any(|id| id.starts_with(prefix)),
             "no {prefix} ID emitted: {seen:?}"
