@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_detect::engine::Alert;
 use palisade_detect::fields::{table, COMMON, SOURCES};
-use palisade_detect::input::parse;
-use palisade_detect::output::{render, Format, HttpOutput, RateLimiter};
+use palisade_detect::input::{EventReader, Item};
+use palisade_detect::output::{write_alert, Format, HttpOutput, RateLimiter};
 use palisade_detect::rules::Level;
 use palisade_detect::server::{start, ServeOptions, Sink};
 use palisade_detect::{Engine, Priority, RuleSet};
@@ -31,6 +31,57 @@ enum DetectCommand {
     Validate(ValidateArgs),
     /// List the fields rules can use.
     Fields(FieldsArgs),
+    /// The rules in effect: the built-in defaults and any --rules files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// One line per rule: name, priority, MITRE ATT&CK tags, where it is defined.
+    List(RulesListArgs),
+    /// Print rules in full (condition with macros as written, output, tags); without a
+    /// name, the built-in rule file as embedded.
+    Show(RulesShowArgs),
+}
+
+#[derive(Args, Debug)]
+struct RulesListArgs {
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    output: OutFormat,
+    /// Write the list to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct RulesShowArgs {
+    /// Rule names (exact); none: the built-in rule file.
+    #[arg(value_name = "RULE")]
+    names: Vec<String>,
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    output: OutFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -41,9 +92,13 @@ enum OutFormat {
 
 #[derive(Args, Debug)]
 struct RuleArgs {
-    /// Rule files, loaded in this order (like falco -r); repeat the flag.
-    #[arg(long = "rules", short = 'r', value_name = "FILE", required = true)]
+    /// Rule files, loaded in this order after the built-in rules (like falco -r): they add
+    /// rules, or append to and override the built-in ones; repeat the flag.
+    #[arg(long = "rules", short = 'r', value_name = "FILE")]
     rules: Vec<PathBuf>,
+    /// Do not load the built-in Kubernetes audit rules: only the --rules files.
+    #[arg(long)]
+    no_default_rules: bool,
     /// Skip rules below this priority (emergency … debug).
     #[arg(long, value_name = "PRIORITY", default_value = "debug", value_parser = parse_priority)]
     min_priority: Priority,
@@ -169,25 +224,50 @@ pub fn run(args: DetectArgs) -> Result<u8> {
         DetectCommand::Serve(a) => serve(a),
         DetectCommand::Validate(a) => validate(a),
         DetectCommand::Fields(a) => fields(a),
+        DetectCommand::Rules(RulesCommand::List(a)) => rules_list(a),
+        DetectCommand::Rules(RulesCommand::Show(a)) => rules_show(a),
     }
 }
 
-/// Loads and compiles rules, printing every diagnostic; `None` when a rule had an error.
-fn load_rules(files: &[PathBuf]) -> Result<(Engine, bool)> {
+/// Loads and compiles the built-in rules (unless `--no-default-rules`) and the `--rules`
+/// files, printing every diagnostic; the flag is true when a rule had an error.
+fn load_rule_args(r: &RuleArgs) -> Result<(Engine, bool)> {
+    if r.no_default_rules && r.rules.is_empty() {
+        anyhow::bail!("no rules: --no-default-rules needs at least one --rules FILE");
+    }
+    load_rules(&r.rules, !r.no_default_rules)
+}
+
+/// Loads and compiles rules, printing every diagnostic; the flag is true when a rule had an
+/// error.
+fn load_rules(files: &[PathBuf], defaults: bool) -> Result<(Engine, bool)> {
+    Ok(compile_rules(&rule_set(files, defaults)?))
+}
+
+/// The built-in rules (when `defaults`) and then `files`, in load order.
+fn rule_set(files: &[PathBuf], defaults: bool) -> Result<RuleSet> {
     let mut set = RuleSet::new();
+    if defaults {
+        palisade_detect::defaults::load(&mut set);
+    }
     for f in files {
         let text =
             std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
         set.load(&f.display().to_string(), &text);
     }
-    let engine = Engine::from_ruleset(&set);
+    Ok(set)
+}
+
+/// Compiles a rule set, printing every diagnostic; the flag is true when one is an error.
+fn compile_rules(set: &RuleSet) -> (Engine, bool) {
+    let engine = Engine::from_ruleset(set);
     let mut errors = false;
     let mut stderr = std::io::stderr().lock();
     for d in &engine.compiled.diags {
         errors |= d.level == Level::Error;
         let _ = writeln!(stderr, "{d}");
     }
-    Ok((engine, errors))
+    (engine, errors)
 }
 
 fn hostname(h: &Option<String>) -> String {
@@ -207,10 +287,12 @@ struct Outputs {
     http: Option<HttpOutput>,
     limiter: Option<Mutex<RateLimiter>>,
     written: std::sync::atomic::AtomicU64,
+    /// Alerts wait in the writer's buffer until `flush` (run); else each is flushed (serve).
+    buffered: bool,
 }
 
 impl Outputs {
-    fn new(o: &OutputArgs) -> Result<Outputs> {
+    fn new(o: &OutputArgs, buffered: bool) -> Result<Outputs> {
         let writer: Box<dyn Write + Send> = match &o.output_file {
             Some(p) => Box::new(
                 std::fs::OpenOptions::new()
@@ -221,6 +303,8 @@ impl Outputs {
             ),
             None => Box::new(std::io::stdout()),
         };
+        let writer: Box<dyn Write + Send> =
+            Box::new(std::io::BufWriter::with_capacity(256 << 10, writer));
         let http = match &o.http_output {
             Some(u) => Some(HttpOutput::new(u, o.http_buffer, 5).map_err(|e| anyhow::anyhow!(e))?),
             None => None,
@@ -236,6 +320,7 @@ impl Outputs {
             limiter: (o.rate_limit > 0.0)
                 .then(|| Mutex::new(RateLimiter::new(o.rate_limit, o.rate_burst))),
             written: Default::default(),
+            buffered,
         })
     }
     fn emit(&self, a: Alert) {
@@ -247,7 +332,10 @@ impl Outputs {
             }
         }
         if let Ok(mut w) = self.writer.lock() {
-            let _ = writeln!(w, "{}", render(&a, self.format));
+            let _ = write_alert(&mut *w, &a, self.format);
+            if !self.buffered {
+                let _ = w.flush();
+            }
         }
         self.written
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -255,6 +343,13 @@ impl Outputs {
             h.send(&a);
         }
     }
+    /// Writes out buffered alerts.
+    fn flush(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            let _ = w.flush();
+        }
+    }
+
     fn finish(self) -> String {
         let mut notes = Vec::new();
         if let Ok(mut w) = self.writer.lock() {
@@ -290,47 +385,61 @@ impl Outputs {
 }
 
 fn run_events(a: RunArgs) -> Result<u8> {
-    let (mut engine, rule_errors) = load_rules(&a.rules.rules)?;
+    let (mut engine, rule_errors) = load_rule_args(&a.rules)?;
     engine.min_priority = a.rules.min_priority;
     let host = hostname(&a.out.hostname);
     let host_arc: Arc<str> = Arc::from(host.as_str());
-    let outputs = Outputs::new(&a.out)?;
+    let outputs = Outputs::new(&a.out, true)?;
     let mut input_errors = false;
     let (mut events, mut alerts) = (0u64, 0u64);
     let mut by_rule: std::collections::BTreeMap<String, u64> = Default::default();
     let mut worst: Option<palisade_report::Severity> = None;
+    // Each input is streamed: one event is read, matched and dropped before the next, so
+    // memory does not grow with the input. Alerts are flushed whenever the input has nothing
+    // buffered (a live `-` stream gets its alerts before the reader waits for more).
     for path in &a.events {
-        let (name, text) = if path.as_os_str() == "-" {
-            (
-                "<stdin>".to_string(),
-                std::io::read_to_string(std::io::stdin()).context("reading stdin")?,
-            )
+        let (name, source): (String, Box<dyn std::io::Read>) = if path.as_os_str() == "-" {
+            ("<stdin>".to_string(), Box::new(std::io::stdin()))
         } else {
-            (
-                path.display().to_string(),
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?,
-            )
-        };
-        let parsed = parse(&text, &host_arc);
-        for (line, msg) in &parsed.errors {
-            input_errors = true;
-            eprintln!("{name}:{line}: error: {msg}");
-        }
-        if parsed.skipped > 0 {
-            eprintln!(
-                "{name}: note: {} event(s) of kinds without rules skipped",
-                parsed.skipped
-            );
-        }
-        for ev in &parsed.events {
-            events += 1;
-            if let Some(al) = engine.process(ev.as_event(), ev.time_ns(), ev.hostname()) {
-                alerts += 1;
-                worst = worst.max(Some(priority_severity(al.priority)));
-                *by_rule.entry(al.rule.clone()).or_default() += 1;
-                outputs.emit(al);
+            match std::fs::File::open(path) {
+                Ok(f) => (path.display().to_string(), Box::new(f)),
+                Err(e) => {
+                    input_errors = true;
+                    eprintln!("{}: error: cannot read: {e}", path.display());
+                    continue;
+                }
             }
+        };
+        let mut reader = EventReader::with_capacity(256 << 10, source, host_arc.clone());
+        let mut skipped = 0u64;
+        while let Some(item) = reader.next() {
+            match item {
+                Item::Event(ev) => {
+                    events += 1;
+                    if let Some(al) = engine.process(ev.as_event(), ev.time_ns(), ev.hostname()) {
+                        alerts += 1;
+                        worst = worst.max(Some(priority_severity(al.priority)));
+                        match by_rule.get_mut(&al.rule) {
+                            Some(n) => *n += 1,
+                            None => {
+                                by_rule.insert(al.rule.clone(), 1);
+                            }
+                        }
+                        outputs.emit(al);
+                    }
+                }
+                Item::Error { line, message } => {
+                    input_errors = true;
+                    eprintln!("{name}:{line}: error: {message}");
+                }
+                Item::Skipped => skipped += 1,
+            }
+            if !reader.has_buffered_input() {
+                outputs.flush();
+            }
+        }
+        if skipped > 0 {
+            eprintln!("{name}: note: {skipped} event(s) of kinds without rules skipped");
         }
     }
     let notes = outputs.finish();
@@ -364,13 +473,13 @@ fn run_events(a: RunArgs) -> Result<u8> {
 }
 
 fn serve(a: ServeArgs) -> Result<u8> {
-    let (mut engine, rule_errors) = load_rules(&a.rules.rules)?;
+    let (mut engine, rule_errors) = load_rule_args(&a.rules)?;
     if rule_errors {
         eprintln!("palisade: error: the rules have errors; not serving");
         return Ok(EXIT_ERROR);
     }
     engine.min_priority = a.rules.min_priority;
-    let outputs = Arc::new(Outputs::new(&a.out)?);
+    let outputs = Arc::new(Outputs::new(&a.out, false)?);
     let o2 = outputs.clone();
     let sink: Sink = Arc::new(move |al| o2.emit(al));
     let opts = ServeOptions {
@@ -412,7 +521,7 @@ fn serve(a: ServeArgs) -> Result<u8> {
 }
 
 fn validate(a: ValidateArgs) -> Result<u8> {
-    let (engine, errors) = load_rules(&a.files)?;
+    let (engine, errors) = load_rules(&a.files, false)?;
     let c = &engine.compiled;
     let warnings = c.diags.iter().filter(|d| d.level == Level::Warning).count();
     println!(
@@ -478,4 +587,144 @@ fn fields(a: FieldsArgs) -> Result<u8> {
         None => std::io::stdout().write_all(out.as_bytes())?,
     }
     Ok(EXIT_CLEAN)
+}
+
+/// The rule set `rules list|show` describe: the built-in rules and the --rules files, as
+/// `run` would load them; compile diagnostics go to stderr.
+fn described_rules(r: &RuleArgs) -> Result<(RuleSet, bool)> {
+    if r.no_default_rules && r.rules.is_empty() {
+        anyhow::bail!("no rules: --no-default-rules needs at least one --rules FILE");
+    }
+    let set = rule_set(&r.rules, !r.no_default_rules)?;
+    let (_, errors) = compile_rules(&set);
+    Ok((set, errors))
+}
+
+fn mitre(tags: &[String]) -> Vec<&str> {
+    tags.iter()
+        .map(String::as_str)
+        .filter(|t| {
+            t.starts_with("mitre_")
+                || (t.len() >= 5
+                    && t.starts_with('T')
+                    && t[1..5].bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect()
+}
+
+fn rule_json(r: &palisade_detect::rules::RuleDef) -> serde_json::Value {
+    serde_json::json!({
+        "rule": r.name,
+        "source": r.source,
+        "priority": r.priority.as_str(),
+        "enabled": r.enabled,
+        "tags": r.tags,
+        "mitre": mitre(&r.tags),
+        "desc": r.desc.trim(),
+        "condition": r.condition.trim(),
+        "output": r.output.trim(),
+        "exceptions": r.exceptions.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        "file": r.loc.file,
+        "line": r.loc.line,
+    })
+}
+
+fn write_result(out: &str, file: &Option<PathBuf>) -> Result<()> {
+    match file {
+        Some(p) => std::fs::write(p, out).with_context(|| format!("writing {}", p.display())),
+        None => Ok(std::io::stdout().write_all(out.as_bytes())?),
+    }
+}
+
+fn rules_list(a: RulesListArgs) -> Result<u8> {
+    let (set, errors) = described_rules(&a.rules)?;
+    let mut out = String::new();
+    if a.output == OutFormat::Json {
+        let all: Vec<_> = set.rules.iter().map(rule_json).collect();
+        out = serde_json::to_string_pretty(&all)? + "\n";
+    } else {
+        let width = set.rules.iter().map(|r| r.name.len()).max().unwrap_or(0);
+        for r in &set.rules {
+            out.push_str(&format!(
+                "{:<width$}  {:<13} {}{}  ({}:{})\n",
+                r.name,
+                r.priority.as_str(),
+                mitre(&r.tags).join(","),
+                if r.enabled { "" } else { "  [disabled]" },
+                r.loc.file,
+                r.loc.line,
+            ));
+        }
+        let enabled = set.rules.iter().filter(|r| r.enabled).count();
+        out.push_str(&format!("{} rule(s), {enabled} enabled\n", set.rules.len()));
+    }
+    write_result(&out, &a.output_file)?;
+    Ok(if errors { EXIT_ERROR } else { EXIT_CLEAN })
+}
+
+fn rules_show(a: RulesShowArgs) -> Result<u8> {
+    if a.names.is_empty() {
+        if a.output == OutFormat::Json {
+            let set = palisade_detect::defaults::ruleset();
+            let all: Vec<_> = set.rules.iter().map(rule_json).collect();
+            write_result(
+                &(serde_json::to_string_pretty(&all)? + "\n"),
+                &a.output_file,
+            )?;
+        } else {
+            let mut out = String::new();
+            for (name, text) in palisade_detect::defaults::FILES {
+                out.push_str(&format!("# {name}\n{text}"));
+            }
+            write_result(&out, &a.output_file)?;
+        }
+        return Ok(EXIT_CLEAN);
+    }
+    let (set, errors) = described_rules(&a.rules)?;
+    let mut found = Vec::new();
+    let mut missing = false;
+    for n in &a.names {
+        match set.rules.iter().find(|r| &r.name == n) {
+            Some(r) => found.push(r),
+            None => {
+                missing = true;
+                eprintln!(
+                    "palisade: error: no rule named {n:?} (see `palisade detect rules list`)"
+                );
+            }
+        }
+    }
+    let out = if a.output == OutFormat::Json {
+        serde_json::to_string_pretty(&found.iter().map(|r| rule_json(r)).collect::<Vec<_>>())?
+            + "\n"
+    } else {
+        let mut out = String::new();
+        for r in &found {
+            out.push_str(&format!(
+                "rule: {}\nsource: {}\npriority: {}\nenabled: {}\ndefined at: {}:{}\ntags: [{}]\ndesc: {}\ncondition: {}\noutput: {}\n",
+                r.name,
+                r.source,
+                r.priority.as_str(),
+                r.enabled,
+                r.loc.file,
+                r.loc.line,
+                r.tags.join(", "),
+                r.desc.trim(),
+                r.condition.trim(),
+                r.output.trim(),
+            ));
+            if !r.exceptions.is_empty() {
+                let names: Vec<&str> = r.exceptions.iter().map(|e| e.name.as_str()).collect();
+                out.push_str(&format!("exceptions: {}\n", names.join(", ")));
+            }
+            out.push('\n');
+        }
+        out
+    };
+    write_result(&out, &a.output_file)?;
+    Ok(if errors || missing {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    })
 }
