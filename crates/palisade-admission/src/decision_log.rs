@@ -504,8 +504,9 @@ mod tests {
         assert_eq!(lines, ["{\"whole\":1}", "{\"torn\":", "{\"next\":2}"]);
     }
 
-    #[test]
-    fn write_errors_are_returned_and_the_log_recovers() {
+    /// A log rotating at 20 bytes in a directory the test can remove: (temp dir, that
+    /// directory, log path, log).
+    fn log_in_removable_dir() -> (tempfile::TempDir, PathBuf, PathBuf, DecisionLog) {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("logs");
         std::fs::create_dir(&sub).unwrap();
@@ -517,6 +518,12 @@ mod tests {
             ..DecisionLogConfig::default()
         })
         .unwrap();
+        (dir, sub, path, log)
+    }
+
+    #[test]
+    fn write_errors_are_returned_and_the_log_recovers() {
+        let (_dir, sub, path, log) = log_in_removable_dir();
         log.write(&json!({"a": "0123456789"})).unwrap();
         // The directory goes away: rotating, then reopening, fails with the path named.
         std::fs::remove_dir_all(&sub).unwrap();
@@ -609,17 +616,7 @@ mod tests {
 
     #[test]
     fn queued_write_failures_are_counted() {
-        let dir = tempfile::tempdir().unwrap();
-        let sub = dir.path().join("logs");
-        std::fs::create_dir(&sub).unwrap();
-        let path = sub.join("d.log");
-        let log = DecisionLog::open(&DecisionLogConfig {
-            path: path.display().to_string(),
-            max_bytes: 20,
-            max_files: 2,
-            ..DecisionLogConfig::default()
-        })
-        .unwrap();
+        let (_dir, sub, path, log) = log_in_removable_dir();
         let counters = Arc::new(Counted::default());
         let q = QueuedLog::start(log, 16, counters.clone()).unwrap();
         q.write(&json!({"a": "0123456789"}));
