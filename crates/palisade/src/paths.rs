@@ -19,19 +19,19 @@ pub struct PathsArgs {
     #[command(subcommand)]
     command: Option<PathsCommand>,
     #[command(flatten)]
-    query: QueryArgs,
+    query: Box<QueryArgs>,
 }
 
 #[derive(Subcommand, Debug)]
 enum PathsCommand {
     /// Every path to cluster-admin or node root, from the internet and from any pod or
     /// identity (any foothold).
-    Critical(QueryArgs),
+    Critical(Box<QueryArgs>),
     /// The fewest fixes (edges) that cut the most paths, each with its remediation.
-    Chokepoints(ChokepointArgs),
+    Chokepoints(Box<ChokepointArgs>),
     /// The paths one snapshot adds to or removes from another ("this PR adds 3 paths to
     /// node root").
-    Diff(DiffArgs),
+    Diff(Box<DiffArgs>),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -172,10 +172,10 @@ struct DiffArgs {
 
 pub fn run(args: PathsArgs) -> Result<u8> {
     match args.command {
-        None => run_query(args.query, false),
-        Some(PathsCommand::Critical(q)) => run_query(q, true),
-        Some(PathsCommand::Chokepoints(c)) => run_chokepoints(c),
-        Some(PathsCommand::Diff(d)) => run_diff(d),
+        None => run_query(*args.query, false),
+        Some(PathsCommand::Critical(q)) => run_query(*q, true),
+        Some(PathsCommand::Chokepoints(c)) => run_chokepoints(*c),
+        Some(PathsCommand::Diff(d)) => run_diff(*d),
     }
 }
 
