@@ -56,9 +56,9 @@ fn main() {
             today: Some(palisade_node::analysis::days_from_civil(2026, 12, 3)),
         };
         measure(&format!("{name}: full check incl. manifests"), 50, || {
-            let loaded = cluster
-                .exists()
-                .then(|| palisade_model::load_paths(std::slice::from_ref(&cluster), &LoadOptions::default()));
+            let loaded = cluster.exists().then(|| {
+                palisade_model::load_paths(std::slice::from_ref(&cluster), &LoadOptions::default())
+            });
             let run =
                 palisade_node::run(&root, &opts, loaded.as_ref().map(|l| l.objects.as_slice()));
             let report = palisade_node::report::to_report(&run, &[], "bench");

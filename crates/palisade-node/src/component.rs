@@ -1061,3 +1061,62 @@ mod tests {
         assert!(!p.contains(&"ServiceAccount".to_string()));
     }
 }
+
+#[cfg(test)]
+mod discovery_tests {
+    use super::*;
+
+    fn write(root: &std::path::Path, path: &str, text: &[u8]) {
+        let p = root.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn rke2_config_fills_flags_the_process_does_not_show() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "/proc/7/cmdline",
+            b"kube-apiserver\0--profiling=false\0--anonymous-auth=false\0",
+        );
+        write(
+            d.path(),
+            "/etc/rancher/rke2/config.yaml",
+            b"kube-apiserver-arg:\n  - audit-log-maxage=30\n  - profiling=true\n",
+        );
+        let disc = discover(&Root::new(d.path()), Profile::Rke2);
+        let api = disc.get(Component::ApiServer).unwrap();
+        assert_eq!(api.setting("audit-log-maxage").value.as_deref(), Some("30"));
+        // The running process shows --profiling=false: it wins over the config file.
+        assert_eq!(api.setting("profiling").value.as_deref(), Some("false"));
+        assert!(disc.get(Component::Etcd).is_none());
+    }
+
+    #[test]
+    fn hyperkube_and_manifest_only_components() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "/proc/9/cmdline",
+            b"/hyperkube\0kubelet\0--read-only-port=0\0",
+        );
+        write(
+            d.path(),
+            "/etc/kubernetes/manifests/kube-scheduler.yaml",
+            b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: s\n    image: registry.k8s.io/kube-scheduler:v1.36.0\n    command:\n    - kube-scheduler\n    - --profiling=false\n",
+        );
+        let disc = discover(&Root::new(d.path()), Profile::Kubeadm);
+        let k = disc.get(Component::Kubelet).unwrap();
+        assert_eq!(k.setting("read-only-port").value.as_deref(), Some("0"));
+        let s = disc.get(Component::Scheduler).unwrap();
+        assert_eq!(s.source, "/etc/kubernetes/manifests/kube-scheduler.yaml");
+        assert_eq!(s.pid, None);
+        let p = s.setting("profiling");
+        assert_eq!((p.value.as_deref(), p.line), (Some("false"), 9));
+        assert!(disc.get(Component::ApiServer).is_none());
+        // A managed profile never looks for the control plane.
+        let disc = discover(&Root::new(d.path()), Profile::Gke);
+        assert!(disc.get(Component::Scheduler).is_none() && disc.get(Component::Kubelet).is_some());
+    }
+}
