@@ -30,7 +30,7 @@
 //!   api: false                     # list/get Namespaces from the API server
 //!   refresh: 60s
 //! limits: {maxRequestBytes: 10485760, evaluationDeadline: 2s}
-//! decisionLog: {path: "-", maxBytes: 104857600, maxFiles: 5}
+//! decisionLog: {path: "-", maxBytes: 104857600, maxFiles: 5, queueLines: 8192}
 //! ```
 //!
 //! Every field is optional; unknown fields are errors (a typo must not silently disable a
