@@ -656,6 +656,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!((c.max_bytes, c.max_files), (10, 2));
+        assert_eq!(d.queue_lines, 8192);
+        let q: DecisionLogConfig = serde_json::from_value(json!({"queueLines": 16})).unwrap();
+        assert_eq!(q.queue_lines, 16);
         assert!(serde_json::from_value::<DecisionLogConfig>(json!({"max_bytes": 1})).is_err());
         let off = DecisionLog::disabled();
         off.write(&json!({"x": 1})).unwrap();
