@@ -15,9 +15,9 @@ pub mod checks;
 pub mod compat;
 pub mod detect;
 pub mod netpol;
-pub mod paths;
 pub mod node;
 pub mod observe;
+pub mod paths;
 pub mod policy;
 pub mod rbac;
 

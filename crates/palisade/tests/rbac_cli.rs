@@ -156,7 +156,11 @@ fn who_can_reads_resource_slash_name_as_kubectl_does() {
             .unwrap()
     };
     let out = run(&["secrets/db-password"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["request"]["name"], "db-password");
     assert_eq!(v["request"]["subresource"], "");
@@ -166,7 +170,10 @@ fn who_can_reads_resource_slash_name_as_kubectl_does() {
         .iter()
         .map(|a| a["binding"].as_str().unwrap())
         .collect();
-    assert!(bindings.contains(&"RoleBinding shop/alice-secret"), "{bindings:?}");
+    assert!(
+        bindings.contains(&"RoleBinding shop/alice-secret"),
+        "{bindings:?}"
+    );
     // --name is the same question.
     let same = run(&["secrets", "--name", "db-password"]);
     assert_eq!(same.stdout, out.stdout);
@@ -197,7 +204,14 @@ fn can_i_answers_yes_or_no_with_kubectl_forms() {
             .output()
             .unwrap()
     };
-    let out = run(&["get", "secrets/db-password", "--as", "User:alice", "-n", "shop"]);
+    let out = run(&[
+        "get",
+        "secrets/db-password",
+        "--as",
+        "User:alice",
+        "-n",
+        "shop",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("yes\n"), "{text}");
@@ -214,8 +228,21 @@ fn can_i_answers_yes_or_no_with_kubectl_forms() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("no\n"));
-    let out = run(&["get", "secrets", "--as", "User:alice", "-n", "shop", "-o", "json"]);
-    assert_eq!(out.status.code(), Some(0), "no is not a failure without --fail-on-deny");
+    let out = run(&[
+        "get",
+        "secrets",
+        "--as",
+        "User:alice",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "no is not a failure without --fail-on-deny"
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["allowed"], false);
     let out = run(&["create", "pods/exec", "--as", "User:alice"]);
