@@ -240,7 +240,13 @@ fn exported_pss_policy_passes_policy_test_on_the_pss_fixtures() {
     let dir = tempfile::tempdir().unwrap();
     let exported = dir.path().join("pss.yaml");
     let (code, _, err) = run(palisade()
-        .args(["policy", "export-vap", "--pss", "restricted", "--output-file"])
+        .args([
+            "policy",
+            "export-vap",
+            "--pss",
+            "restricted",
+            "--output-file",
+        ])
         .arg(&exported));
     assert_eq!(code, 0, "{err}");
     std::fs::write(
