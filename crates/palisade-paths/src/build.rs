@@ -813,12 +813,26 @@ fn rbac_edges(
                 s.namespace = b.namespace.clone();
             }
             let iv = identity(g, &s);
+            if !b.default {
+                g.own_identities.insert(iv);
+            }
             g.edge(iv, v, EdgeKind::PERMISSION_DISCOVER, e);
         }
         permsets.push((bi, v));
     }
     stats.permission_sets = permsets.len();
     let permset_of: HashMap<usize, u32> = permsets.iter().copied().collect();
+    for o in objects.iter().filter(|o| o.kind == "ServiceAccount") {
+        let iv = identity(g, &Subject::service_account(&ns_of(o), &o.name));
+        g.own_identities.insert(iv);
+    }
+    for w in &rbac.workloads {
+        let iv = identity(
+            g,
+            &Subject::service_account(&w.namespace, &w.service_account),
+        );
+        g.own_identities.insert(iv);
+    }
     // Identities: every service account too, and group memberships.
     for (ns, name) in &rbac.service_accounts {
         identity(g, &Subject::service_account(ns, name));

@@ -396,6 +396,10 @@ pub struct Graph {
     pub edges: Vec<Edge>,
     pub evidence: Vec<Vec<Fact>>,
     pub jewels: Vec<Jewel>,
+    /// Identities the input itself names (subjects of its bindings, its ServiceAccounts, the
+    /// service accounts its pods run as): footholds for `critical`, unlike the control
+    /// plane's identities that only default bindings name.
+    pub own_identities: std::collections::HashSet<u32>,
     /// Outgoing edges per vertex (indices into `edges`), built by [`Graph::index`].
     pub out: Vec<Vec<u32>>,
     /// Incoming edges per vertex.

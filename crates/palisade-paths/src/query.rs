@@ -225,15 +225,17 @@ pub fn resolve_to(g: &mut Graph, spec: &str) -> Result<Vec<usize>, String> {
 fn sources(g: &Graph, from: &From) -> Vec<u32> {
     match from {
         From::Internet => g.find("internet").into_iter().collect(),
-        // The control plane's own users and groups (`system:…`) are not footholds.
+        // Identities only default bindings name (the control plane's), and `system:` users
+        // and groups, are not footholds.
         From::AnyFoothold => (0..g.vertices.len() as u32)
             .filter(|&v| {
                 let x = &g.vertices[v as usize];
                 match x.kind {
                     VertexKind::Internet | VertexKind::Pod => true,
                     VertexKind::Identity => {
-                        !(x.key.starts_with("identity:User system:")
-                            || x.key.starts_with("identity:Group system:"))
+                        g.own_identities.contains(&v)
+                            && !(x.key.starts_with("identity:User system:")
+                                || x.key.starts_with("identity:Group system:"))
                     }
                     _ => false,
                 }
