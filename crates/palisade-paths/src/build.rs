@@ -1276,6 +1276,18 @@ fn network_edges(
         facts
     };
 
+    // Evidence is shared by every pair decided by the same policies (or, where nothing
+    // isolates a side, by the same workload).
+    type Side = (Vec<u32>, Option<Endpoint>);
+    let key = |ep: Endpoint, dir: Direction| -> Side {
+        let ps = engine.selecting_policies(ep, dir);
+        if ps.is_empty() && !engine.is_isolated(ep, dir) {
+            (Vec::new(), Some(ep))
+        } else {
+            (ps.to_vec(), None)
+        }
+    };
+    let mut memo: HashMap<(Side, Side), u32> = HashMap::new();
     // NETWORK_REACH over classes of identical workloads.
     let classes = connlist::classes(engine);
     let with_endpoints: Vec<&Vec<usize>> = classes
@@ -1300,7 +1312,9 @@ fn network_edges(
             if conns.is_empty() {
                 continue;
             }
-            let mut ev: Option<u32> = None;
+            let mut ev: Option<u32> = memo
+                .get(&(key(s, Direction::Egress), key(d, Direction::Ingress)))
+                .copied();
             for &dw in cd.iter() {
                 for &dp in of_wl.get(&dw).map(Vec::as_slice).unwrap_or(&[]) {
                     for &(port, proto, epv, _) in &pods[dp].endpoints {
@@ -1310,7 +1324,9 @@ fn network_edges(
                         let e = *ev.get_or_insert_with(|| {
                             let mut f = decided(s, Direction::Egress);
                             f.extend(decided(d, Direction::Ingress));
-                            g.facts(f)
+                            let e = g.facts(f);
+                            memo.insert((key(s, Direction::Egress), key(d, Direction::Ingress)), e);
+                            e
                         });
                         for &sw in cs.iter() {
                             if sw == dw {
