@@ -8,19 +8,6 @@ use palisade_node::{Benchmark, Options, Profile, Root};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
-
 fn measure(name: &str, iters: usize, mut f: impl FnMut() -> usize) {
     let mut times: Vec<Duration> = Vec::with_capacity(iters);
     let mut results = 0;
@@ -46,7 +33,7 @@ fn main() {
         ("eks", Profile::Eks),
     ] {
         let tmp = tempfile::tempdir().unwrap();
-        copy(&fixtures.join(name), tmp.path());
+        palisade_node::testing::copy_tree(&fixtures.join(name), tmp.path()).unwrap();
         let root = Root::new(tmp.path());
         let cluster = tmp.path().join("cluster");
         let opts = Options {

@@ -362,7 +362,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn mode(&self, r: FileRef, max: u32) -> Verdict {
+    /// Judges every file a reference names: `judge` gives the evidence line and, when the
+    /// file is wrong, the problem's message.
+    fn per_file(
+        &self,
+        r: FileRef,
+        judge: impl Fn(&str, crate::root::Stat) -> (String, Option<String>),
+    ) -> Verdict {
         let files = match self.files(r) {
             Ok(f) => f,
             Err(v) => return v,
@@ -373,23 +379,14 @@ impl<'a> Ctx<'a> {
             let Some(st) = self.root.stat(&f) else {
                 continue;
             };
-            // Directories compare without the execute bits a directory needs.
-            let allowed = if st.is_dir && max & 0o700 == 0o600 {
-                max | 0o100
-            } else {
-                max
-            };
-            let line = format!("{f}: permissions {:o}", st.mode);
-            if st.mode & !allowed & 0o7777 != 0 {
+            let (line, problem) = judge(&f, st);
+            if let Some(message) = problem {
                 probs.push(Problem {
                     object: file_id(&f),
                     source: f.clone(),
                     line: 0,
                     path: f.clone(),
-                    message: format!(
-                        "{f} has permissions {:o}; expected {:o} or more restrictive",
-                        st.mode, max
-                    ),
+                    message,
                     severity: None,
                 });
             }
@@ -402,35 +399,36 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn owner(&self, r: FileRef, user: &str, group: &str) -> Verdict {
-        let files = match self.files(r) {
-            Ok(f) => f,
-            Err(v) => return v,
-        };
-        let mut ev = Vec::new();
-        let mut probs = Vec::new();
-        for f in files {
-            let Some(st) = self.root.stat(&f) else {
-                continue;
+    fn mode(&self, r: FileRef, max: u32) -> Verdict {
+        self.per_file(r, |f, st| {
+            // Directories compare with the search bit a directory needs.
+            let allowed = if st.is_dir && max & 0o700 == 0o600 {
+                max | 0o100
+            } else {
+                max
             };
+            let bad = st.mode & !allowed & 0o7777 != 0;
+            (
+                format!("{f}: permissions {:o}", st.mode),
+                bad.then(|| {
+                    format!(
+                        "{f} has permissions {:o}; expected {max:o} or more restrictive",
+                        st.mode
+                    )
+                }),
+            )
+        })
+    }
+
+    fn owner(&self, r: FileRef, user: &str, group: &str) -> Verdict {
+        self.per_file(r, |f, st| {
             let (u, g) = (self.root.user_name(st.uid), self.root.group_name(st.gid));
-            if u != user || g != group {
-                probs.push(Problem {
-                    object: file_id(&f),
-                    source: f.clone(),
-                    line: 0,
-                    path: f.clone(),
-                    message: format!("{f} is owned by {u}:{g}; expected {user}:{group}"),
-                    severity: None,
-                });
-            }
-            ev.push(format!("{f}: owner {u}:{g}"));
-        }
-        if probs.is_empty() {
-            Verdict::Pass(ev)
-        } else {
-            Verdict::Fail(ev, probs)
-        }
+            let bad = u != user || g != group;
+            (
+                format!("{f}: owner {u}:{g}"),
+                bad.then(|| format!("{f} is owned by {u}:{g}; expected {user}:{group}")),
+            )
+        })
     }
 
     fn audit_issues(&mut self) -> Option<(String, Option<Vec<Issue>>)> {

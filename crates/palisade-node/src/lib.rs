@@ -25,6 +25,8 @@ pub mod kubebench;
 pub mod metadata;
 pub mod report;
 pub mod root;
+#[doc(hidden)]
+pub mod testing;
 
 pub use catalog::{Benchmark, CisCheck, CATALOG};
 pub use component::Profile;

@@ -9,112 +9,62 @@
 
 use palisade_model::LoadOptions;
 use palisade_node::catalog::{Benchmark, Kind};
+use palisade_node::testing::{self, Layout};
 use palisade_node::{Options, Profile, Root, Status};
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 struct Fixture {
     name: &'static str,
     profile: Profile,
-    /// (path, mode) applied after the defaults.
-    modes: &'static [(&'static str, u32)],
-    /// (path, uid, gid), recursive for directories.
-    owners: &'static [(&'static str, u32, u32)],
+    layout: Layout<'static>,
 }
-
-const ETCD_OWNER: (&str, u32, u32) = ("/var/lib/etcd", 1001, 1001);
 
 const HARDENED: Fixture = Fixture {
     name: "kubeadm-hardened",
     profile: Profile::Kubeadm,
-    modes: &[],
-    owners: &[ETCD_OWNER],
+    layout: testing::HARDENED,
 };
 
 const MISCONFIGURED: Fixture = Fixture {
     name: "kubeadm-misconfigured",
     profile: Profile::Kubeadm,
-    modes: &[
-        ("/etc/kubernetes/admin.conf", 0o644),
-        ("/var/lib/etcd", 0o755),
-        ("/opt/kubelet/custom-config.yaml", 0o644),
-    ],
-    owners: &[ETCD_OWNER, ("/etc/kubernetes/scheduler.conf", 1000, 1000)],
+    layout: Layout {
+        modes: &[
+            ("/etc/kubernetes/admin.conf", 0o644),
+            ("/var/lib/etcd", 0o755),
+            ("/opt/kubelet/custom-config.yaml", 0o644),
+        ],
+        owners: &[
+            ("/var/lib/etcd", 1001, 1001),
+            ("/etc/kubernetes/scheduler.conf", 1000, 1000),
+        ],
+    },
 };
 
 const K3S: Fixture = Fixture {
     name: "k3s",
     profile: Profile::K3s,
-    modes: &[],
-    owners: &[],
+    layout: Layout {
+        modes: &[],
+        owners: &[],
+    },
 };
 
 const EKS: Fixture = Fixture {
     name: "eks",
     profile: Profile::Eks,
-    modes: &[],
-    owners: &[],
+    layout: Layout {
+        modes: &[],
+        owners: &[],
+    },
 };
-
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
-
-fn apply_defaults(dir: &Path) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        let is_dir = p.is_dir();
-        std::fs::set_permissions(
-            &p,
-            std::fs::Permissions::from_mode(if is_dir { 0o700 } else { 0o600 }),
-        )
-        .unwrap();
-        std::os::unix::fs::chown(&p, Some(0), Some(0)).expect("chown needs root (CI runs as root)");
-        if is_dir {
-            apply_defaults(&p);
-        }
-    }
-}
-
-fn chown_r(p: &Path, uid: u32, gid: u32) {
-    std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
-    if p.is_dir() {
-        for e in std::fs::read_dir(p).unwrap() {
-            chown_r(&e.unwrap().path(), uid, gid);
-        }
-    }
-}
 
 /// A copy of the fixture with its modes and owners.
 fn setup(f: &Fixture) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    copy(&fixtures_dir().join(f.name), tmp.path());
-    apply_defaults(tmp.path());
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    for (p, uid, gid) in f.owners {
-        chown_r(&tmp.path().join(p.trim_start_matches('/')), *uid, *gid);
-    }
-    for (p, m) in f.modes {
-        std::fs::set_permissions(
-            tmp.path().join(p.trim_start_matches('/')),
-            std::fs::Permissions::from_mode(*m),
-        )
-        .unwrap();
-    }
+    testing::install(f.name, tmp.path(), f.layout)
+        .expect("install the fixture (chown needs root, as CI runs)");
     tmp
 }
 

@@ -10,8 +10,11 @@ use std::path::Path;
 
 fn fixture() -> (tempfile::TempDir, Root) {
     let tmp = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubeadm-hardened");
-    copy(&src, tmp.path());
+    palisade_node::testing::copy_tree(
+        &palisade_node::testing::fixture_dir("kubeadm-hardened"),
+        tmp.path(),
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(
         tmp.path().join("var/lib/kubelet/config.yaml"),
@@ -25,19 +28,6 @@ fn fixture() -> (tempfile::TempDir, Root) {
     .unwrap();
     let root = Root::new(tmp.path());
     (tmp, root)
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
 }
 
 fn file(name: &str) -> String {

@@ -4,7 +4,7 @@
 //! palisade-node.
 
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_model::{Diagnostic, Level, LoadOptions};
 use palisade_node::analysis::Issue;
@@ -13,7 +13,6 @@ use palisade_node::kubebench::{self, KbResult};
 use palisade_node::report::{kb_rows, rows, text, to_report};
 use palisade_node::{Benchmark, Options, Root};
 use palisade_report::{Finding, ObjectId, Report, Severity};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -152,18 +151,7 @@ fn today() -> i64 {
 }
 
 fn emit(text: &str, file: Option<&PathBuf>) -> Result<()> {
-    match file {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(e).context("cannot write to standard output")
-                }
-                _ => Ok(()),
-            }
-        }
-    }
+    crate::write_output(text, file.map(PathBuf::as_path))
 }
 
 fn exit_code(report: &Report, fail_on: Option<Severity>) -> u8 {

@@ -3,7 +3,6 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
@@ -31,49 +30,15 @@ fn palisade(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
-    }
-}
-
-/// The hardened fixture with its modes and owners (as tests/fixtures.rs sets them).
+/// The hardened fixture with its modes and owners (as the node crate's tests set them).
 fn hardened() -> tempfile::TempDir {
-    fn walk(p: &Path) {
-        for e in std::fs::read_dir(p).unwrap() {
-            let p = e.unwrap().path();
-            let dir = p.is_dir();
-            std::fs::set_permissions(
-                &p,
-                std::fs::Permissions::from_mode(if dir { 0o700 } else { 0o600 }),
-            )
-            .unwrap();
-            std::os::unix::fs::chown(&p, Some(0), Some(0))
-                .expect("chown needs root (CI runs as root)");
-            if dir {
-                walk(&p);
-            }
-        }
-    }
-    fn chown_r(p: &Path) {
-        std::os::unix::fs::chown(p, Some(1001), Some(1001)).unwrap();
-        if p.is_dir() {
-            for e in std::fs::read_dir(p).unwrap() {
-                chown_r(&e.unwrap().path());
-            }
-        }
-    }
     let tmp = tempfile::tempdir().unwrap();
-    copy(&fixture("kubeadm-hardened"), tmp.path());
-    walk(tmp.path());
-    chown_r(&tmp.path().join("var/lib/etcd"));
+    palisade_node::testing::install(
+        "kubeadm-hardened",
+        tmp.path(),
+        palisade_node::testing::HARDENED,
+    )
+    .expect("install the fixture (chown needs root, as CI runs)");
     tmp
 }
 
