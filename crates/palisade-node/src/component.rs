@@ -974,8 +974,32 @@ fn attach_config(root: &Root, found: &mut Found, diags: &mut Vec<Diagnostic>) {
         return;
     }
     if let Some(path) = found.flags.get("config") {
+        let path = found.host_path(root, &path);
         let state = load_tree(root, &path, diags);
         found.config = Some(ConfigFile { path, state });
+    }
+}
+
+impl Found {
+    /// A path the component names, as seen from the node: the path itself when it exists
+    /// there, else the same path inside the process's own filesystem
+    /// (`/proc/<pid>/root/...`, what a containerised kube-proxy or a static pod sees; needs
+    /// hostPID), else the path itself (which does not exist).
+    pub fn host_path(&self, root: &Root, path: &str) -> String {
+        if root.exists(path) || !path.starts_with('/') {
+            return path.to_string();
+        }
+        match self.pid {
+            Some(pid) => {
+                let inner = format!("/proc/{pid}/root{path}");
+                if root.exists(&inner) {
+                    inner
+                } else {
+                    path.to_string()
+                }
+            }
+            None => path.to_string(),
+        }
     }
 }
 
@@ -1070,6 +1094,31 @@ mod discovery_tests {
         let p = root.join(path.trim_start_matches('/'));
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn a_containerised_process_config_is_read_through_its_root() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "/proc/31/cmdline",
+            b"/usr/local/bin/kube-proxy\0--config=/var/lib/kube-proxy/config.conf\0",
+        );
+        write(
+            d.path(),
+            "/proc/31/root/var/lib/kube-proxy/config.conf",
+            b"kind: KubeProxyConfiguration\nmetricsBindAddress: 0.0.0.0:10249\n",
+        );
+        let disc = discover(&Root::new(d.path()), Profile::Kubeadm);
+        let p = disc.get(Component::Proxy).unwrap();
+        assert_eq!(
+            p.config.as_ref().unwrap().path,
+            "/proc/31/root/var/lib/kube-proxy/config.conf"
+        );
+        assert_eq!(
+            p.setting("metrics-bind-address").value.as_deref(),
+            Some("0.0.0.0:10249")
+        );
     }
 
     #[test]

@@ -272,7 +272,7 @@ impl<'a> Ctx<'a> {
                 .clone()
                 .filter(|v| !v.is_empty())
                 .or_else(|| (!fallback.is_empty()).then(|| fallback.to_string()));
-            match path {
+            match path.map(|p| f.host_path(self.root, &p)) {
                 None => Err(Verdict::NotFound(format!("{} has no --{flag}", c.name()))),
                 Some(path) => existing(
                     vec![path.clone()],
