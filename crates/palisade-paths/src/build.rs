@@ -1014,8 +1014,13 @@ fn rbac_edges(
                 vec![],
             );
             if cluster {
-                let targets: Vec<u32> = pods.iter().map(|p| p.vertex).collect();
-                let all = every(g, "pods:*", "every pod", &targets);
+                let all = match g.find("pods:*") {
+                    Some(v) => v,
+                    None => {
+                        let targets: Vec<u32> = pods.iter().map(|p| p.vertex).collect();
+                        every(g, "pods:*", "every pod", &targets)
+                    }
+                };
                 g.edge(pv, all, kind, e);
             } else {
                 for &p in pods_by_ns.get(here).map(Vec::as_slice).unwrap_or(&[]) {
@@ -1078,12 +1083,17 @@ fn rbac_edges(
                 vec![],
             );
             if cluster {
-                let targets: Vec<u32> = rbac
-                    .service_accounts
-                    .iter()
-                    .map(|(ns, sa)| identity(g, &Subject::service_account(ns, sa)))
-                    .collect();
-                let all = every(g, "serviceaccounts:*", "every service account", &targets);
+                let all = match g.find("serviceaccounts:*") {
+                    Some(v) => v,
+                    None => {
+                        let targets: Vec<u32> = rbac
+                            .service_accounts
+                            .iter()
+                            .map(|(ns, sa)| identity(g, &Subject::service_account(ns, sa)))
+                            .collect();
+                        every(g, "serviceaccounts:*", "every service account", &targets)
+                    }
+                };
                 g.edge(pv, all, EdgeKind::IDENTITY_IMPERSONATE, e);
             } else {
                 for (sns, sa) in rbac
