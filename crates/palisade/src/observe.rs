@@ -832,10 +832,7 @@ fn query(a: QueryArgs) -> Result<u8> {
             table_text(&rows)
         }
     };
-    match &a.output_file {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
+    crate::write_output(&text, a.output_file.as_deref())?;
     Ok(crate::EXIT_CLEAN)
 }
 
