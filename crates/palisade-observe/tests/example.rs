@@ -75,7 +75,11 @@ fn example_records() {
     assert_eq!(from_web.len(), 20);
     for f in &from_web {
         assert_eq!((f.packets_out, f.packets_in), (5, 3));
-        assert_eq!(f.bytes_out, 4 * 60 + 62, "frames are padded to 60 bytes; the 8-byte request makes 62");
+        assert_eq!(
+            f.bytes_out,
+            4 * 60 + 62,
+            "frames are padded to 60 bytes; the 8-byte request makes 62"
+        );
         assert_eq!(f.tcp_state, Some(TcpState::Closed));
         assert_eq!(
             f.security,

@@ -158,7 +158,11 @@ fn compare(pcap: &[u8]) {
     std::fs::write(&path, pcap).unwrap();
     let theirs = tshark_conv(&path);
     let (flows, dns) = ours(&path);
-    assert!(theirs.len() >= 20, "tshark listed only {} conversations", theirs.len());
+    assert!(
+        theirs.len() >= 20,
+        "tshark listed only {} conversations",
+        theirs.len()
+    );
     assert_eq!(flows.len(), theirs.len(), "number of conversations");
     for f in &flows {
         let s = format!("{}:{}", f.src.ip, f.src.port);
