@@ -574,8 +574,10 @@ impl Runner<'_> {
     }
 }
 
-/// kube-bench's variables from what discovery found.
+/// kube-bench's variables from what discovery found (`$kubeletsvc` is the first of the
+/// profile's unit files that exists on the node).
 pub fn variables(
+    root: &crate::root::Root,
     disc: &crate::component::Discovery,
     profile: crate::component::Profile,
 ) -> BTreeMap<String, String> {
@@ -613,7 +615,12 @@ pub fn variables(
             }
         }
     }
-    if let Some(svc) = p.kubelet_service.first() {
+    if let Some(svc) = p
+        .kubelet_service
+        .iter()
+        .find(|s| root.exists(s))
+        .or(p.kubelet_service.first())
+    {
         v.insert("kubeletsvc".into(), svc.to_string());
     }
     v

@@ -54,7 +54,7 @@ fn every_op_without_exec() {
     let mut runner = Runner {
         root: &root,
         processes: procs,
-        vars: variables(&disc, Profile::Kubeadm),
+        vars: variables(&root, &disc, Profile::Kubeadm),
         exec: None,
     };
     let results = runner.run(&controls);
@@ -108,7 +108,7 @@ fn failing_values_fail_every_op() {
     let mut runner = Runner {
         root: &root,
         processes: procs,
-        vars: variables(&disc, Profile::Kubeadm),
+        vars: variables(&root, &disc, Profile::Kubeadm),
         exec: None,
     };
     let st = statuses(&runner.run(&controls));
@@ -130,7 +130,7 @@ fn audit_commands_run_only_through_the_executor() {
     let mut runner = Runner {
         root: &root,
         processes: Vec::new(),
-        vars: variables(&disc, Profile::Kubeadm),
+        vars: variables(&root, &disc, Profile::Kubeadm),
         exec: Some(&mut exec),
     };
     let st = statuses(&runner.run(&controls));
@@ -145,6 +145,17 @@ fn audit_commands_run_only_through_the_executor() {
         ran.iter().any(|c| c == "cat /var/lib/kubelet/config.yaml"),
         "variables substituted: {ran:?}"
     );
+    let vars = variables(&root, &disc, Profile::Kubeadm);
+    assert_eq!(
+        vars["kubeletsvc"],
+        "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"
+    );
+    assert_eq!(vars["etcddatadir"], "/var/lib/etcd");
+    assert_eq!(
+        vars["apiserverconf"],
+        "/etc/kubernetes/manifests/kube-apiserver.yaml"
+    );
+    assert_eq!(vars["kubeletconf"], "/var/lib/kubelet/config.yaml");
 }
 
 #[test]

@@ -228,7 +228,7 @@ fn check(a: CheckArgs) -> Result<u8> {
         let mut runner = kubebench::Runner {
             root: &root,
             processes: procs,
-            vars: kubebench::variables(&disc, a.profile),
+            vars: kubebench::variables(&root, &disc, a.profile),
             exec: if a.allow_exec { Some(&mut exec) } else { None },
         };
         for f in &a.checks_file {
