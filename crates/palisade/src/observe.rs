@@ -458,7 +458,6 @@ fn sensor(a: SensorArgs) -> Result<u8> {
     } else {
         live(&a, &mut table, &mut sink)?;
     }
-    drop(sink);
     report_counters(&table.counters);
     let mut store_errors = false;
     if let Some(i) = ingest {
