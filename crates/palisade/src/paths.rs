@@ -337,16 +337,6 @@ fn report(diags: &[&Diagnostic], built: Option<&Built>) -> bool {
     errors
 }
 
-fn write_out(text: &str, file: Option<&Path>) -> Result<()> {
-    match file {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display())),
-        None => {
-            std::io::stdout().lock().write_all(text.as_bytes())?;
-            Ok(())
-        }
-    }
-}
-
 /// Resolves --from/--to; `critical` starts from any foothold and targets the critical jewels.
 fn select(
     g: &mut palisade_paths::Graph,
@@ -436,7 +426,7 @@ fn run_query(q: QueryArgs, critical: bool) -> Result<u8> {
             render::html(g, &paths, Some(&c), &format!("palisade paths: {heading}"))
         }
     };
-    write_out(&text, q.output_file.as_deref())?;
+    crate::write_output(&text, q.output_file.as_deref())?;
     Ok(exit(errors, q.fail_on_path && !paths.is_empty()))
 }
 
@@ -454,7 +444,7 @@ fn run_chokepoints(c: ChokepointArgs) -> Result<u8> {
             render::html(g, &paths, Some(&cp), "palisade paths: chokepoints")
         }
     };
-    write_out(&text, c.query.output_file.as_deref())?;
+    crate::write_output(&text, c.query.output_file.as_deref())?;
     Ok(exit(errors, c.query.fail_on_path && cp.pairs > 0))
 }
 
@@ -481,6 +471,6 @@ fn run_diff(d: DiffArgs) -> Result<u8> {
         TextOrJson::Text => render::diff_text(&diff),
         TextOrJson::Json => serde_json::to_string_pretty(&diff)? + "\n",
     };
-    write_out(&text, d.output_file.as_deref())?;
+    crate::write_output(&text, d.output_file.as_deref())?;
     Ok(exit(errors, d.fail_on_path && !diff.added.is_empty()))
 }
