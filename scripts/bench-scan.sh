@@ -62,7 +62,8 @@ measure() {
     PALISADE_PHASE_TIMES=1 "$bin" scan "$dir" --no-config -o json "$@" >/dev/null 2>"$tmp/err" || true
     e=$(date +%s.%N)
     times+=("$(echo "$e - $s" | bc -l)")
-    phases+=("$(grep '^phases:' "$tmp/err" | tail -1)")
+    # (a binary without PALISADE_PHASE_TIMES prints none: wall time and RSS only)
+    phases+=("$(grep '^phases:' "$tmp/err" | tail -1 || true)")
   done
   /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" scan "$dir" --no-config -o json "$@" >/dev/null 2>&1 || true
   local rss
@@ -97,7 +98,8 @@ if [ "$tenx" = 1 ]; then
   echo "10x: $tmp ($(du -sh "$tmp" | cut -f1), ten copies of the corpus)"
   measure 10x "$tmp" "$n10"
   measure "10x--skip-NP*" "$tmp" "$n10" --skip 'NP*'
-  python3 - "$tmp/phases-1x" "$tmp/phases-10x" <<'EOF'
+  echo "  10x/1x wall (median): $(echo "$(cat "$tmp/wall-10x") / $(cat "$tmp/wall-1x")" | bc -l | cut -c1-5)x"
+  [ -s "$tmp/phases-1x" ] && python3 - "$tmp/phases-1x" "$tmp/phases-10x" <<'EOF'
 import sys
 names = ["load", "checks", "policy", "rbac", "netpol", "render", "total"]
 a = [float(x) for x in open(sys.argv[1]).read().split()]
@@ -110,7 +112,9 @@ fi
 if [ "$cold" = 1 ]; then
   drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
   files="$tmp/files"
-  find "$corpus" -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) ! -path '*/.*' | sort >"$files"
+  # The files palisade reads: hidden directories skipped, sorted.
+  find "$corpus" -mindepth 1 -name '.*' -prune -o -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) -print | sort >"$files"
+  echo "  $(wc -l <"$files") files, $(xargs -d '\n' cat <"$files" | wc -c) bytes"
   cold_times() { # label command...
     local label=$1; shift
     local t=()
@@ -127,8 +131,8 @@ if [ "$cold" = 1 ]; then
   cold_times "cat, eight readers" sh -c "xargs -d '\n' -n 16 -P 8 cat <'$files'"
   cold_times "palisade scan" "$bin" scan "$corpus" --no-config -o json
   drop
-  PALISADE_PHASE_TIMES=1 "$bin" scan "$corpus" --no-config -o json 2>&1 >/dev/null | grep '^phases:' | sed 's/^/  cold /'
-  PALISADE_PHASE_TIMES=1 "$bin" scan "$corpus" --no-config -o json 2>&1 >/dev/null | grep '^phases:' | sed 's/^/  warm /'
+  PALISADE_PHASE_TIMES=1 "$bin" scan "$corpus" --no-config -o json 2>&1 >/dev/null | grep '^phases:' | sed 's/^/  cold /' || true
+  PALISADE_PHASE_TIMES=1 "$bin" scan "$corpus" --no-config -o json 2>&1 >/dev/null | grep '^phases:' | sed 's/^/  warm /' || true
 fi
 
 if [ "$with_checkov" = 1 ]; then
