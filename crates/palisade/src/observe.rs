@@ -264,6 +264,24 @@ fn end_label(e: &palisade_store::Endpoint) -> String {
 }
 
 impl Printer {
+    fn header(&mut self) {
+        if !self.header {
+            self.header = true;
+            self.line(format!(
+                "{:<5} {:<32} {:<40} {:>6} {:>7} {:>6} {:>7}  {:<11} {:<9} {}",
+                "PROTO",
+                "SOURCE",
+                "DESTINATION",
+                "PKTS>",
+                "BYTES>",
+                "PKTS<",
+                "BYTES<",
+                "STATE",
+                "SECURITY",
+                "VERDICT"
+            ));
+        }
+    }
     fn line(&mut self, s: String) {
         if self.error.is_none() {
             if let Err(e) = writeln!(self.out, "{s}") {
@@ -282,22 +300,7 @@ impl Sink for Printer {
                 self.line(v.to_string());
             }
             RecordFormat::Text => {
-                if !self.header {
-                    self.header = true;
-                    self.line(format!(
-                        "{:<5} {:<32} {:<40} {:>6} {:>7} {:>6} {:>7}  {:<11} {:<9} {}",
-                        "PROTO",
-                        "SOURCE",
-                        "DESTINATION",
-                        "PKTS>",
-                        "BYTES>",
-                        "PKTS<",
-                        "BYTES<",
-                        "STATE",
-                        "SECURITY",
-                        "VERDICT"
-                    ));
-                }
+                self.header();
                 let verdict = match (r.verdict, r.computed_verdict) {
                     (Verdict::Unknown, Some(c)) => format!("{} (policy)", c.as_str()),
                     (v, _) => v.as_str().to_string(),
@@ -335,6 +338,7 @@ impl Sink for Printer {
                 self.line(v.to_string());
             }
             RecordFormat::Text => {
+                self.header();
                 let answers: Vec<&str> = r.answers.iter().map(|a| a.data.as_str()).collect();
                 let line = format!(
                     "dns   {:<32} {} {} {} {}",
