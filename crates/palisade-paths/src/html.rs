@@ -38,9 +38,9 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const COL: f64 = 250.0;
+const COL: f64 = 300.0;
 const ROW: f64 = 46.0;
-const BOX_W: f64 = 200.0;
+const BOX_W: f64 = 190.0;
 const BOX_H: f64 = 30.0;
 
 /// The page: `intro` and `sections` are HTML the caller escaped.
@@ -138,7 +138,7 @@ pub fn graph_page(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>\
 body{{font-family:sans-serif;margin:1em}}#w{{overflow:auto;border:1px solid #ccc}}\
 .band{{fill:#f6f7fb;stroke:#dde}}.bl{{font-size:11px;fill:#778;font-weight:bold}}\
-.e path{{fill:none;stroke:#99a;stroke-width:1.3}}.e text{{font-size:9px;fill:#557;text-anchor:middle}}\
+.e path{{fill:none;stroke:#99a;stroke-width:1.3}}.e text{{font-size:9px;fill:#557;text-anchor:middle;paint-order:stroke;stroke:#fff;stroke-width:3px}}\
 .e.on path{{stroke:#d33;stroke-width:2.5}}.e.off{{opacity:.12}}\
 .n rect{{fill:#eef;stroke:#88a}}.n text{{font-size:11px}}.n.internet rect,.n.entrypoint rect{{fill:#ffe9c7}}\
 .n.identity rect,.n.permissionset rect{{fill:#e4f4e4}}.n.target rect{{fill:#f4cccc;stroke:#c33}}.n.on rect{{stroke:#d33;stroke-width:2.5}}\
