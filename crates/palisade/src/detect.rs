@@ -49,18 +49,8 @@ enum RulesCommand {
 struct RulesListArgs {
     #[command(flatten)]
     rules: RuleArgs,
-    /// Output format.
-    #[arg(
-        long,
-        short = 'o',
-        value_name = "FORMAT",
-        value_enum,
-        default_value = "text"
-    )]
-    output: OutFormat,
-    /// Write the list to this file instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    output_file: Option<PathBuf>,
+    #[command(flatten)]
+    out: RulesOutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -70,6 +60,13 @@ struct RulesShowArgs {
     names: Vec<String>,
     #[command(flatten)]
     rules: RuleArgs,
+    #[command(flatten)]
+    out: RulesOutputArgs,
+}
+
+/// Where and how `rules list|show` print.
+#[derive(Args, Debug)]
+struct RulesOutputArgs {
     /// Output format.
     #[arg(
         long,
@@ -639,7 +636,7 @@ fn write_result(out: &str, file: &Option<PathBuf>) -> Result<()> {
 fn rules_list(a: RulesListArgs) -> Result<u8> {
     let (set, errors) = described_rules(&a.rules)?;
     let mut out = String::new();
-    if a.output == OutFormat::Json {
+    if a.out.output == OutFormat::Json {
         let all: Vec<_> = set.rules.iter().map(rule_json).collect();
         out = serde_json::to_string_pretty(&all)? + "\n";
     } else {
@@ -658,25 +655,25 @@ fn rules_list(a: RulesListArgs) -> Result<u8> {
         let enabled = set.rules.iter().filter(|r| r.enabled).count();
         out.push_str(&format!("{} rule(s), {enabled} enabled\n", set.rules.len()));
     }
-    write_result(&out, &a.output_file)?;
+    write_result(&out, &a.out.output_file)?;
     Ok(if errors { EXIT_ERROR } else { EXIT_CLEAN })
 }
 
 fn rules_show(a: RulesShowArgs) -> Result<u8> {
     if a.names.is_empty() {
-        if a.output == OutFormat::Json {
+        if a.out.output == OutFormat::Json {
             let set = palisade_detect::defaults::ruleset();
             let all: Vec<_> = set.rules.iter().map(rule_json).collect();
             write_result(
                 &(serde_json::to_string_pretty(&all)? + "\n"),
-                &a.output_file,
+                &a.out.output_file,
             )?;
         } else {
             let mut out = String::new();
             for (name, text) in palisade_detect::defaults::FILES {
                 out.push_str(&format!("# {name}\n{text}"));
             }
-            write_result(&out, &a.output_file)?;
+            write_result(&out, &a.out.output_file)?;
         }
         return Ok(EXIT_CLEAN);
     }
@@ -694,7 +691,7 @@ fn rules_show(a: RulesShowArgs) -> Result<u8> {
             }
         }
     }
-    let out = if a.output == OutFormat::Json {
+    let out = if a.out.output == OutFormat::Json {
         serde_json::to_string_pretty(&found.iter().map(|r| rule_json(r)).collect::<Vec<_>>())?
             + "\n"
     } else {
@@ -721,7 +718,7 @@ fn rules_show(a: RulesShowArgs) -> Result<u8> {
         }
         out
     };
-    write_result(&out, &a.output_file)?;
+    write_result(&out, &a.out.output_file)?;
     Ok(if errors || missing {
         EXIT_ERROR
     } else {
