@@ -213,8 +213,9 @@ pub enum Audit {
         group: &'static str,
     },
     Special(Special),
-    /// Section 5: the scan and RBAC checks tagged with the control's v1.10 number answer it
-    /// from manifests; with no manifests, or no such check, it stays manual.
+    /// Section 5: the scan checks tagged with the control's v1.10 number (and the RBAC risks
+    /// of [`crate::eval::RBAC_RISKS`]) answer it from manifests; with no manifests, or no such
+    /// check, it stays manual.
     Policy,
     /// Cannot be decided from the node: what to verify by hand.
     Manual(&'static str),
@@ -307,7 +308,7 @@ impl CisCheck {
                 Special::ControllerManagerRotation => "Passes when the controller manager's `RotateKubeletServerCertificate` feature gate is on (it is by default).".into(),
                 Special::PodPidsLimit => "Reads the kubelet's `--pod-max-pids`/`podPidsLimit` and passes when it is a positive number.".into(),
             },
-            Audit::Policy => "Answered from manifests (`--manifests`): the Palisade scan checks tagged with this control run over them, and each of their findings is evidence. Without manifests the control is manual.".into(),
+            Audit::Policy => "Answered from manifests (`--manifests`): the Palisade scan checks tagged with this control (for 5.1.9 and 5.1.11, palisade-rbac's RBAC017 and RBAC014) run over them, and each of their findings is evidence. Without manifests the control is manual.".into(),
             Audit::Manual(what) => format!("Manual: {what}"),
         }
     }
@@ -357,7 +358,7 @@ impl CisCheck {
                 Special::ControllerManagerRotation => "```text\nkube-controller-manager --feature-gates=RotateKubeletServerCertificate=false\n```".into(),
                 Special::PodPidsLimit => "```yaml\npodPidsLimit: -1\n```".into(),
             },
-            Audit::Policy => "A manifest that the scan checks tagged with this control flag (see their own examples in this catalog).".into(),
+            Audit::Policy => "A manifest that the checks answering this control flag (see their own examples in this catalog).".into(),
             Audit::Manual(_) => "Nothing a file or flag shows: the benchmark leaves this control to review.".into(),
         }
     }
@@ -619,9 +620,9 @@ pub static CATALOG: &[CisCheck] = &[
     cis!("CIS-5.1.6", both("5.1.6", A, M), Medium, "Service account tokens are only mounted where necessary", Audit::Policy, "A mounted token is a credential an attacker in the pod can use against the API server.", "Set `automountServiceAccountToken: false` where the API is not used."),
     cis!("CIS-5.1.7", both("5.1.7", M, M), High, "The system:masters group is not used", Audit::Manual("check that no client certificate or binding uses the `system:masters` group (it bypasses RBAC and cannot be revoked)."), "Membership of system:masters bypasses authorization entirely.", "Use RBAC-bound groups; keep system:masters for break-glass only."),
     cis!("CIS-5.1.8", both("5.1.8", M, M), High, "Bind, impersonate and escalate permissions are limited", Audit::Policy, "These verbs let a subject grant itself permissions it does not have.", "Remove bind, impersonate and escalate from roles that do not need them."),
-    cis!("CIS-5.1.9", both("5.1.9", M, M), Medium, "Access to create persistent volumes is minimized", Audit::Manual("review who can create PersistentVolumes (`palisade rbac who-can create persistentvolumes`); a hostPath volume gives node access."), "A PersistentVolume of type hostPath mounts the node's filesystem into a pod.", "Limit PersistentVolume creation to storage administrators."),
+    cis!("CIS-5.1.9", both("5.1.9", M, M), Medium, "Access to create persistent volumes is minimized", Audit::Policy, "A PersistentVolume of type hostPath mounts the node's filesystem into a pod.", "Limit PersistentVolume creation to storage administrators."),
     cis!("CIS-5.1.10", both("5.1.10", M, M), High, "Access to the nodes/proxy subresource is minimized", Audit::Policy, "nodes/proxy reaches the kubelet API, bypassing audit and admission, including exec in pods.", "Remove nodes/proxy from roles that do not need it."),
-    cis!("CIS-5.1.11", both("5.1.11", M, M), High, "Access to approve certificate signing requests is minimized", Audit::Manual("review who can update `certificatesigningrequests/approval` (`palisade rbac who-can update certificatesigningrequests --subresource approval`)."), "Approving CSRs lets a subject issue client certificates for other identities.", "Limit CSR approval to the controllers that need it."),
+    cis!("CIS-5.1.11", both("5.1.11", M, M), High, "Access to approve certificate signing requests is minimized", Audit::Policy, "Approving CSRs lets a subject issue client certificates for other identities.", "Limit CSR approval to the controllers that need it."),
     cis!("CIS-5.1.12", both("5.1.12", M, M), High, "Access to webhook configuration objects is minimized", Audit::Policy, "Whoever can change admission webhooks can intercept or silence every admission decision.", "Limit write access to Validating/MutatingWebhookConfigurations."),
     cis!("CIS-5.1.13", both("5.1.13", M, M), High, "Access to create service account tokens is minimized", Audit::Policy, "Creating tokens for a service account acts as that service account.", "Limit `serviceaccounts/token` create rights."),
     // 5.2 Pod Security Standards

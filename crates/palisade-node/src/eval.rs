@@ -801,13 +801,54 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The scan checks that answer a section 5 control: those tagged with its v1.10 number
-/// (the checks' `cis` metadata), so the logic stays in one place.
+/// RBAC risks of palisade-rbac that answer section 5 controls no scan check is tagged with:
+/// (v1.10 number, risk ID).
+pub const RBAC_RISKS: &[(&str, &str)] = &[("5.1.9", "RBAC017"), ("5.1.11", "RBAC014")];
+
+/// The checks that answer a section 5 control: the scan checks tagged with its v1.10 number
+/// (the checks' `cis` metadata) and the RBAC risks of [`RBAC_RISKS`], so the logic stays in
+/// one place.
 pub fn mapped_checks(v110: &str) -> Vec<&'static str> {
     palisade_checks::registry::all()
         .iter()
         .filter(|c| c.meta().cis == Some(v110))
         .map(|c| c.meta().id)
+        .chain(
+            RBAC_RISKS
+                .iter()
+                .filter(|(n, _)| *n == v110)
+                .map(|(_, id)| *id),
+        )
+        .collect()
+}
+
+/// The mapped RBAC risks over the manifests, as findings (default bindings are not judged).
+fn rbac_findings(objects: &[Object]) -> Vec<palisade_report::Finding> {
+    let rbac = palisade_rbac::Rbac::build(objects, &palisade_rbac::BuildOptions { defaults: None });
+    let opts = palisade_rbac::risks::RiskOptions {
+        include_defaults: false,
+    };
+    palisade_rbac::risks::risks(&rbac, &opts)
+        .into_iter()
+        .filter(|r| RBAC_RISKS.iter().any(|(_, id)| *id == r.id))
+        .map(|r| palisade_report::Finding {
+            check: r.id.to_string(),
+            severity: Severity::parse(r.severity.as_str()).unwrap_or(Severity::Medium),
+            message: format!(
+                "{} ({}) through {} ({}): {}",
+                r.subject, r.scope, r.binding, r.role, r.title
+            ),
+            object: ObjectId {
+                api_version: "rbac.authorization.k8s.io/v1".into(),
+                kind: "Binding".into(),
+                namespace: None,
+                name: r.binding.clone(),
+            },
+            source: r.source.split(':').next().unwrap_or(&r.source).to_string(),
+            line: r.line,
+            path: r.rule.clone(),
+            suppressed: None,
+        })
         .collect()
 }
 
@@ -820,6 +861,7 @@ fn policy_findings(objects: &[Object]) -> (PolicyFindings, Vec<Diagnostic>) {
         .filter(|c| c.audit == Audit::Policy)
         .filter_map(|c| c.v110())
         .flat_map(mapped_checks)
+        .filter(|id| !RBAC_RISKS.iter().any(|(_, r)| r == id))
         .map(String::from)
         .collect();
     ids.sort();
@@ -846,7 +888,7 @@ fn policy_findings(objects: &[Object]) -> (PolicyFindings, Vec<Diagnostic>) {
         }
     };
     let r = engine.run(objects);
-    for f in r.findings {
+    for f in r.findings.into_iter().chain(rbac_findings(objects)) {
         map.entry(f.check.clone()).or_default().push(f);
     }
     (map, r.diagnostics)

@@ -194,8 +194,12 @@ fn misconfigured_node_fails_exactly_what_its_changes_break() {
         ("CIS-4.2.9", Warn, Warn),  // no tlsCertFile/tlsPrivateKeyFile in that file
         ("CIS-4.2.12", Warn, Warn), // no tlsCipherSuites in that file
         ("CIS-4.2.14", Warn, Warn), // no seccompDefault in that file (v1.12 only)
-        // The manifests: a privileged Deployment with the default service account, in a
-        // namespace without Pod Security labels or network policies.
+        // The manifests: a ClusterRole bound to a user that creates PersistentVolumes and
+        // approves CSRs (palisade-rbac's RBAC017 and RBAC014)...
+        ("CIS-5.1.9", Warn, Warn),
+        ("CIS-5.1.11", Warn, Warn),
+        // ...and a privileged Deployment with the default service account, in a namespace
+        // without Pod Security labels or network policies.
         ("CIS-5.1.5", Fail, Warn),
         ("CIS-5.1.6", Fail, Warn),
         ("CIS-5.2.1", Warn, Warn),

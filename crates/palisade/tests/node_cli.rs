@@ -193,7 +193,7 @@ fn analyses_from_files() {
         f.join("cluster/cluster.yaml").to_str().unwrap(),
     ]);
     assert!(
-        out.contains("cluster.yaml:30: high DNS001: server .:53: `transfer ... to *`"),
+        out.contains("cluster.yaml:48: high DNS001: server .:53: `transfer ... to *`"),
         "{out}"
     );
     let (_, out, _) = palisade(&["node", "metadata", f.join("cluster").to_str().unwrap()]);
