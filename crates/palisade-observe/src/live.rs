@@ -61,17 +61,20 @@ pub fn capture(
     _: &mut FlowTable,
     _: &mut dyn Sink,
     _: Arc<AtomicBool>,
+    _: &mut dyn FnMut(&str),
 ) -> Result<LiveReport, String> {
     Err("this palisade was built without live capture (feature `live` of palisade-observe)".into())
 }
 
-/// Captures until `stop` is set, then flushes the table.
+/// Captures until `stop` is set, then flushes the table. `opened` is called with each
+/// interface's name once its capture (and filter) is in place.
 #[cfg(feature = "live")]
 pub fn capture(
     opts: &LiveOptions,
     table: &mut FlowTable,
     sink: &mut dyn Sink,
     stop: Arc<AtomicBool>,
+    opened: &mut dyn FnMut(&str),
 ) -> Result<LiveReport, String> {
     use crate::sensor::frame;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,6 +102,7 @@ pub fn capture(
                 .map_err(|e| format!("BPF filter {f:?} on {name}: {e}"))?;
         }
         let linktype = cap.get_datalink().0 as u16;
+        opened(name);
         let (tx, stop, full, name) = (tx.clone(), stop.clone(), full.clone(), name.clone());
         threads.push(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {

@@ -518,8 +518,10 @@ fn live(a: &SensorArgs, table: &mut FlowTable, sink: &mut dyn Sink) -> Result<()
         filter: a.filter.clone(),
         ..Default::default()
     };
-    let rep =
-        palisade_observe::live::capture(&opts, table, sink, stop).map_err(anyhow::Error::msg)?;
+    let rep = palisade_observe::live::capture(&opts, table, sink, stop, &mut |name| {
+        eprintln!("palisade: capturing on {name}")
+    })
+    .map_err(anyhow::Error::msg)?;
     for (name, received, dropped, if_dropped) in &rep.interfaces {
         eprintln!("palisade: {name}: {received} packets received, {dropped} dropped by the kernel, {if_dropped} by the interface");
     }

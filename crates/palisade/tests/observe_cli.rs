@@ -438,6 +438,23 @@ fn live_capture_in_network_namespaces() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Wait until the sensor's capture is open, then keep its stderr for the checks.
+    let mut sensor = sensor;
+    let mut lines = BufReader::new(sensor.stderr.take().unwrap()).lines();
+    let mut err = String::new();
+    for l in lines.by_ref().map_while(Result::ok) {
+        err.push_str(&l);
+        err.push('\n');
+        if l.contains("capturing on") {
+            break;
+        }
+    }
+    assert!(
+        err.contains("capturing on"),
+        "the sensor did not start: {err}"
+    );
+    let rest =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
     let me = std::env::current_exe().unwrap();
     let helper = |role: &str, netns: &str| {
         let mut c = Command::new("ip");
@@ -455,7 +472,6 @@ fn live_capture_in_network_namespaces() {
             .stderr(Stdio::null());
         c
     };
-    std::thread::sleep(Duration::from_millis(1500)); // the sensor opens its capture
     let mut server = helper("server", &ns).spawn().unwrap();
     // libtest prints its own lines first; wait for the server's.
     let ready = BufReader::new(server.stdout.take().unwrap())
@@ -471,9 +487,9 @@ fn live_capture_in_network_namespaces() {
         "client failed: {}",
         String::from_utf8_lossy(&c.stdout)
     );
-    let s = sensor.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&s.stderr);
-    assert!(s.status.success(), "sensor: {err}");
+    let status = sensor.wait().unwrap();
+    let err = err + &rest.join().unwrap();
+    assert!(status.success(), "sensor: {err}");
     assert!(err.contains("packets received"), "{err}");
     let text = std::fs::read_to_string(&out).unwrap();
     let recs: Vec<Value> = text
