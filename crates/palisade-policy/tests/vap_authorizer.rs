@@ -413,3 +413,30 @@ fn default_roles_and_bindings() {
         &resource("", "secrets", "", "prod", "", "list")
     ));
 }
+
+/// The reason names what the API server would: ClusterRoleBindings are visited before
+/// RoleBindings, and a service account is written `name/namespace` (the binding's
+/// namespace when the subject has none).
+#[test]
+fn reasons_in_the_api_servers_words() {
+    let a = rbac();
+    let both = user("olga", &["ci"]);
+    let (d, reason) = a.authorize(
+        &both,
+        &resource("apps", "deployments", "", "prod", "web", "get"),
+    );
+    assert_eq!(d, AuthzDecision::Allow);
+    assert_eq!(
+        reason,
+        "RBAC: allowed by ClusterRoleBinding \"ops\" of ClusterRole \"deployer\" to User \"olga\""
+    );
+    let argo = user("system:serviceaccount:prod:argo", &[]);
+    let (_, reason) = a.authorize(
+        &argo,
+        &resource("apps", "deployments", "", "prod", "web", "get"),
+    );
+    assert_eq!(
+        reason,
+        "RBAC: allowed by RoleBinding \"deployers/prod\" of ClusterRole \"deployer\" to ServiceAccount \"argo/prod\""
+    );
+}
