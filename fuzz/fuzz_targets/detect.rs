@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut set = RuleSet::new();
     set.load("fuzz.yaml", text);
     let engine = Engine::from_ruleset(&set);
