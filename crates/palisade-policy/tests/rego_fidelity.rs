@@ -356,3 +356,36 @@ violation[{"msg": "nginx"}] {
     assert_eq!(verdict(rego, None, pod("nginx")), vec!["nginx"]);
     assert_eq!(verdict(rego, None, pod("redis")), NONE);
 }
+
+/// An output argument inside `not`: `not f(x, out)` with `f` of one parameter compares
+/// `f(x)` with `out`. When either is undefined the comparison is undefined and the
+/// negation holds, even when both are.
+#[test]
+fn output_argument_inside_not() {
+    let rego = r#"package k8sfidelity
+
+image_of(c) = img {
+  img := c.image
+}
+
+violation[{"msg": "image differs"}] {
+  c := input.review.object.spec.containers[_]
+  not image_of(c, input.parameters.image)
+}
+
+violation[{"msg": "both unset"}] {
+  not image_of(input.parameters.container, input.parameters.image)
+}"#;
+    assert_eq!(
+        verdict(rego, None, pod("nginx")),
+        vec!["both unset", "image differs"]
+    );
+    assert_eq!(
+        verdict(rego, Some("{image: nginx}"), pod("nginx")),
+        vec!["both unset"]
+    );
+    assert_eq!(
+        verdict(rego, Some("{image: redis}"), pod("nginx")),
+        vec!["both unset", "image differs"]
+    );
+}

@@ -84,29 +84,62 @@ pub(crate) fn rewrite_negations(src: &str, v1: bool) -> Rewritten {
             pass,
             counter: 0,
             edits: Vec::new(),
+            arity: function_arity(&module),
+            outputs: Vec::new(),
         };
         for rule in &module.policy {
             planner.rule(rule);
         }
         if planner.edits.is_empty() {
             let unsafe_vars = unsafe_vars(&module);
+            let text = apply(&text, planner.outputs);
             return Rewritten { text, unsafe_vars };
         }
-        planner.edits.sort_by_key(|e| e.start);
-        let mut out = String::with_capacity(text.len() + 64 * planner.edits.len());
-        let mut at = 0usize;
-        for e in &planner.edits {
-            out.push_str(&text[at..e.start]);
-            out.push_str(&e.replacement);
-            at = e.end;
-        }
-        out.push_str(&text[at..]);
-        text = out;
+        text = apply(&text, planner.edits);
     }
     let unsafe_vars = parse(&text, v1)
         .map(|m| unsafe_vars(&m))
         .unwrap_or_default();
     Rewritten { text, unsafe_vars }
+}
+
+/// `text` with disjoint `edits` applied.
+fn apply(text: &str, mut edits: Vec<Edit>) -> String {
+    if edits.is_empty() {
+        return text.to_string();
+    }
+    edits.sort_by_key(|e| e.start);
+    let mut out = String::with_capacity(text.len() + 64 * edits.len());
+    let mut at = 0usize;
+    for e in &edits {
+        if e.start < at {
+            continue;
+        }
+        out.push_str(&text[at..e.start]);
+        out.push_str(&e.replacement);
+        at = e.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The module's functions and their number of parameters, under their own name and
+/// `data.<package>.<name>`.
+fn function_arity(module: &regorus::unstable::Module) -> HashMap<String, usize> {
+    let package = module.package.refr.span().text();
+    let mut out = HashMap::new();
+    for rule in &module.policy {
+        if let Rule::Spec {
+            head: RuleHead::Func { refr, args, .. },
+            ..
+        } = rule.as_ref()
+        {
+            let name = refr.span().text();
+            out.insert(name.to_string(), args.len());
+            out.insert(format!("data.{package}.{name}"), args.len());
+        }
+    }
+    out
 }
 
 /// One replaced statement: `[start, end)` of the text.
@@ -120,6 +153,11 @@ struct Planner {
     pass: usize,
     counter: usize,
     edits: Vec<Edit>,
+    /// Arity of the module's own functions, by the names a call in it may use.
+    arity: HashMap<String, usize>,
+    /// Negated calls with an output argument, `not f(x, out)`, as `not f(x) == out`
+    /// (applied once no call is left to move).
+    outputs: Vec<Edit>,
 }
 
 impl Planner {
@@ -191,6 +229,9 @@ impl Planner {
                 self.rewrite(stmt, &hoisted, wrap);
                 return;
             }
+            if hoisted.is_empty() {
+                self.output_argument(expr);
+            }
         }
         for_each_expr(stmt, &mut |e| self.closures(e));
         if let Literal::Every { query, .. } = &stmt.literal {
@@ -198,10 +239,52 @@ impl Planner {
         }
     }
 
+    /// `not f(x, out)`, where `f` takes one parameter, compares `f(x)` with `out`. OPA:
+    /// undefined when either is, so the negation holds; regorus compares an undefined
+    /// result with an undefined `out` as equal. Written `not f(x) == out`, regorus agrees.
+    /// Known for builtins and the module's own functions (a library function's arity is
+    /// in another module).
+    fn output_argument(&mut self, expr: &Expr) {
+        let Expr::Call {
+            fcn, params, span, ..
+        } = expr
+        else {
+            return;
+        };
+        let name = fcn.span().text();
+        let arity = self.arity.get(name).copied().or_else(|| {
+            regorus::unstable::BUILTINS
+                .get(name)
+                .map(|(_, n)| usize::from(*n))
+        });
+        let (Some(arity), Some(out)) = (arity, params.last()) else {
+            return;
+        };
+        if params.len() != arity + 1 {
+            return;
+        }
+        let source = span.source.contents();
+        let (start, end) = range(source, span);
+        let fcn_end = fcn.span().end as usize;
+        let (out_start, out_end) = range(source, out.span());
+        let args = match params.len() {
+            1 => "",
+            n => &source[range(source, params[0].span()).0..range(source, params[n - 2].span()).1],
+        };
+        self.outputs.push(Edit {
+            start,
+            end,
+            replacement: format!(
+                "{}({args}) == {}",
+                &source[start..fcn_end],
+                &source[out_start..out_end]
+            ),
+        });
+    }
+
     fn rewrite(&mut self, stmt: &LiteralStmt, hoisted: &[&Expr], wrap: bool) {
         let source = stmt.span.source.contents();
-        let base = stmt.span.start as usize;
-        let end = span_end(source, base, stmt.span.end as usize);
+        let (base, end) = range(source, &stmt.span);
         let text = &source[base..end];
         let with_text = match stmt.with_mods.first() {
             Some(first) => format!(" {}", &text[first.span.start as usize - base..]),
@@ -211,12 +294,8 @@ impl Planner {
         let mut rest = String::new();
         let mut at = 0usize;
         for call in hoisted {
-            let span = call.span();
-            let start = span.start as usize;
-            let (s, e) = (
-                start - base,
-                span_end(source, start, span.end as usize) - base,
-            );
+            let (start, end) = range(source, call.span());
+            let (s, e) = (start - base, end - base);
             let var = format!("{HOIST_PREFIX}{}_{}", self.pass, self.counter);
             self.counter += 1;
             assignments.push_str(&format!("{var} := {}{with_text}; ", &text[s..e]));
@@ -256,8 +335,17 @@ impl Planner {
     }
 }
 
-/// The end of a span. regorus ends the span of anything whose last token is a string
-/// literal before the closing quote; this puts the quote back.
+/// The text range of a span. regorus's span of a string literal leaves out its quotes
+/// (so a span starting or ending with one does too): this puts them back.
+fn range(source: &str, span: &regorus::unstable::Span) -> (usize, usize) {
+    let mut start = span.start as usize;
+    if start > 0 && matches!(source.as_bytes().get(start - 1), Some(b'"' | b'`')) {
+        start -= 1;
+    }
+    (start, span_end(source, start, span.end as usize))
+}
+
+/// The end of a span that starts at `start`: one past a closing quote it left out.
 fn span_end(source: &str, start: usize, end: usize) -> usize {
     let bytes = source.as_bytes();
     let mut quote: Option<u8> = None;
@@ -667,10 +755,19 @@ mod tests {
 
     #[test]
     fn statements_ending_in_strings() {
-        let src = "package t\np { not f(g(\"a\")) with input.b as \"y\" }\nq { not f(g(1) == \"x\\\"\") }\n";
+        let src = "package t\np { not f(g(\"a\")) with input.b as \"y\" }\nq { not f(g(1) == \"x\\\"\") }\nr { not f(\"a\" == g(1)) }\n";
         assert_eq!(
             hoist_negated_calls(src, false),
-            "package t\np { __palisade_not0_0 := g(\"a\") with input.b as \"y\"; not f(__palisade_not0_0) with input.b as \"y\" }\nq { __palisade_not0_1 := g(1) == \"x\\\"\"; not f(__palisade_not0_1) }\n"
+            "package t\np { __palisade_not0_0 := g(\"a\") with input.b as \"y\"; not f(__palisade_not0_0) with input.b as \"y\" }\nq { __palisade_not0_1 := g(1) == \"x\\\"\"; not f(__palisade_not0_1) }\nr { __palisade_not0_2 := \"a\" == g(1); not f(__palisade_not0_2) }\n"
+        );
+    }
+
+    #[test]
+    fn output_arguments_inside_not_are_compared() {
+        let src = "package t\nf(x) = x { true }\np { not f(input.a, input.b) }\nq { not concat(\",\", input.a, \"x\") }\nr { not f(input.a) }\ns { not lib.g(1, 2) }\n";
+        assert_eq!(
+            hoist_negated_calls(src, false),
+            "package t\nf(x) = x { true }\np { not f(input.a) == input.b }\nq { not concat(\",\", input.a) == \"x\" }\nr { not f(input.a) }\ns { not lib.g(1, 2) }\n"
         );
     }
 
