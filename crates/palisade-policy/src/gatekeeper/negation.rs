@@ -29,7 +29,12 @@
 //! [`rewrite_negations`] also lists them, so the template fails to load as it does in
 //! Gatekeeper.
 //!
-//! Both work on regorus's own parse of the module (`regorus::unstable`), and the rewrite
+//! One more difference is mended on the way: in `not f(x, out)` (an output argument to
+//! compare), regorus takes an undefined `f(x)` and an undefined `out` for equal; OPA's
+//! comparison is undefined, so the negation holds. Such a call is written
+//! `not f(x) == out`, which regorus evaluates as OPA does.
+//!
+//! All of this works on regorus's own parse of the module (`regorus::unstable`), and the rewrite
 //! keeps every line where it was unless a moved call spans several lines.
 
 use regorus::unstable::{
