@@ -205,6 +205,37 @@ fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
     })
 }
 
+/// Loads manifests from `paths` (files, directories, `-`) and, with `cluster`, the objects of a
+/// live cluster: the one loader of every command that reads manifests and `--cluster`. A file
+/// over `max_file_mib` or a cluster that cannot be read becomes an error diagnostic, never a
+/// stop; the cluster counts as one source in `files`.
+pub fn load_inputs(
+    paths: &[PathBuf],
+    cluster: Option<&palisade_cluster::ClusterOptions>,
+    max_file_mib: u64,
+) -> palisade_model::Loaded {
+    let opts = palisade_model::LoadOptions {
+        max_file_bytes: max_file_mib.saturating_mul(1024 * 1024),
+        ..palisade_model::LoadOptions::default()
+    };
+    let mut loaded = palisade_model::load_paths(paths, &opts);
+    if let Some(copts) = cluster {
+        match palisade_cluster::load_cluster(copts) {
+            Ok(l) => {
+                loaded.files += 1;
+                loaded.extend(l);
+            }
+            Err(e) => loaded.diagnostics.push(palisade_model::Diagnostic::new(
+                palisade_model::Level::Error,
+                "cluster",
+                0,
+                e.to_string(),
+            )),
+        }
+    }
+    loaded
+}
+
 /// Writes a command's result to `file` (`--output-file`) or standard output. A closed pipe
 /// (`palisade … | head`) is not an error; anything else names the file.
 pub fn write_output(text: &str, file: Option<&Path>) -> anyhow::Result<()> {

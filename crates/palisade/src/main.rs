@@ -145,27 +145,13 @@ fn scan(args: ScanArgs) -> Result<u8> {
         ..LoadOptions::default()
     };
     let started = std::time::Instant::now();
-    let mut loaded = palisade_model::load_paths(&args.paths, &load_opts);
-    if args.cluster {
-        let opts = palisade_cluster::ClusterOptions {
-            context: args.context.clone(),
-            kubeconfig: args.kubeconfig.clone(),
-            namespace: args.namespace.clone(),
-            ..palisade_cluster::ClusterOptions::default()
-        };
-        match palisade_cluster::load_cluster(&opts) {
-            Ok(l) => {
-                // The cluster counts as one source in the summary.
-                loaded.files += 1;
-                loaded.extend(l);
-            }
-            Err(e) => {
-                loaded
-                    .diagnostics
-                    .push(Diagnostic::new(Level::Error, "cluster", 0, e.to_string()))
-            }
-        }
-    }
+    let cluster = args.cluster.then(|| palisade_cluster::ClusterOptions {
+        context: args.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        namespace: args.namespace.clone(),
+        ..palisade_cluster::ClusterOptions::default()
+    });
+    let mut loaded = palisade::load_inputs(&args.paths, cluster.as_ref(), args.max_file_size);
 
     let loaded_at = std::time::Instant::now();
     let mut result = if engine_selects_nothing {

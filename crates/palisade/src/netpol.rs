@@ -5,7 +5,7 @@
 use crate::{write_output, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use palisade_model::{Diagnostic, Level, LoadOptions, Object};
+use palisade_model::{Diagnostic, Level, Object};
 use palisade_netpol::connlist::{connlist, exposure, merged_ranges, Options as ConnOptions};
 use palisade_netpol::explain::{endpoint, explain, parse_port, render as render_explanation};
 use palisade_netpol::flows::{read as read_flows, resolve_all, Format as FlowFormat, Verdict};
@@ -338,26 +338,14 @@ fn load_objects(
     input: Option<&Input>,
 ) -> Result<(Vec<Object>, Vec<Diagnostic>)> {
     let max = input.map(|i| i.max_file_size).unwrap_or(64);
-    let opts = LoadOptions {
-        max_file_bytes: max.saturating_mul(1024 * 1024),
-        ..LoadOptions::default()
-    };
-    let mut loaded = palisade_model::load_paths(paths, &opts);
-    if let Some(i) = input.filter(|i| i.cluster) {
-        let copts = palisade_cluster::ClusterOptions {
+    let cluster = input
+        .filter(|i| i.cluster)
+        .map(|i| palisade_cluster::ClusterOptions {
             context: i.context.clone(),
             kubeconfig: i.kubeconfig.clone(),
             ..palisade_cluster::ClusterOptions::default()
-        };
-        match palisade_cluster::load_cluster(&copts) {
-            Ok(l) => loaded.extend(l),
-            Err(e) => {
-                loaded
-                    .diagnostics
-                    .push(Diagnostic::new(Level::Error, "cluster", 0, e.to_string()))
-            }
-        }
-    }
+        });
+    let loaded = crate::load_inputs(paths, cluster.as_ref(), max);
     Ok((loaded.objects, loaded.diagnostics))
 }
 

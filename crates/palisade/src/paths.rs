@@ -5,7 +5,7 @@
 use crate::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use palisade_model::{Diagnostic, Level, LoadOptions, Object};
+use palisade_model::{Diagnostic, Level, Object};
 use palisade_paths::inputs::{parse_alerts, parse_config, parse_vulns, Alerts, Config, Vulns};
 use palisade_paths::query::{self, From};
 use palisade_paths::{build, render, Built, Inputs};
@@ -274,26 +274,14 @@ fn load_objects(
     input: Option<&Input>,
     max_mib: u64,
 ) -> (Vec<Object>, Vec<Diagnostic>) {
-    let opts = LoadOptions {
-        max_file_bytes: max_mib.saturating_mul(1024 * 1024),
-        ..LoadOptions::default()
-    };
-    let mut loaded = palisade_model::load_paths(paths, &opts);
-    if let Some(i) = input.filter(|i| i.cluster) {
-        let copts = palisade_cluster::ClusterOptions {
+    let cluster = input
+        .filter(|i| i.cluster)
+        .map(|i| palisade_cluster::ClusterOptions {
             context: i.context.clone(),
             kubeconfig: i.kubeconfig.clone(),
             ..palisade_cluster::ClusterOptions::default()
-        };
-        match palisade_cluster::load_cluster(&copts) {
-            Ok(l) => loaded.extend(l),
-            Err(e) => {
-                loaded
-                    .diagnostics
-                    .push(Diagnostic::new(Level::Error, "cluster", 0, e.to_string()))
-            }
-        }
-    }
+        });
+    let loaded = crate::load_inputs(paths, cluster.as_ref(), max_mib);
     (loaded.objects, loaded.diagnostics)
 }
 

@@ -4,7 +4,7 @@
 use crate::{write_output, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use palisade_model::{Diagnostic, Level, LoadOptions};
+use palisade_model::Level;
 use palisade_rbac::generate::{generate, read_audit_log, GenerateOptions};
 use palisade_rbac::kubectl::resource_query;
 use palisade_rbac::paths::{paths, to_dot, to_html, PathOptions};
@@ -378,26 +378,12 @@ fn load(input: &Input) -> Result<(Rbac, bool)> {
             )
         })?),
     };
-    let opts = LoadOptions {
-        max_file_bytes: input.max_file_size.saturating_mul(1024 * 1024),
-        ..LoadOptions::default()
-    };
-    let mut loaded = palisade_model::load_paths(&input.paths, &opts);
-    if input.cluster {
-        let copts = palisade_cluster::ClusterOptions {
-            context: input.context.clone(),
-            kubeconfig: input.kubeconfig.clone(),
-            ..palisade_cluster::ClusterOptions::default()
-        };
-        match palisade_cluster::load_cluster(&copts) {
-            Ok(l) => loaded.extend(l),
-            Err(e) => {
-                loaded
-                    .diagnostics
-                    .push(Diagnostic::new(Level::Error, "cluster", 0, e.to_string()))
-            }
-        }
-    }
+    let cluster = input.cluster.then(|| palisade_cluster::ClusterOptions {
+        context: input.context.clone(),
+        kubeconfig: input.kubeconfig.clone(),
+        ..palisade_cluster::ClusterOptions::default()
+    });
+    let loaded = crate::load_inputs(&input.paths, cluster.as_ref(), input.max_file_size);
     let rbac = Rbac::build(&loaded.objects, &BuildOptions { defaults });
     let mut stderr = std::io::stderr().lock();
     let mut errors = false;
