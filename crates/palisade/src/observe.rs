@@ -635,6 +635,18 @@ fn table_csv(rows: &[Vec<String>]) -> String {
     s
 }
 
+/// One query's answer: the records as JSON, and the same records as table rows under `header`
+/// (for text and CSV).
+fn tabulate<T: serde::Serialize>(
+    records: &[T],
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<(serde_json::Value, Vec<Vec<String>>)> {
+    let mut rows = vec![header.iter().map(|h| h.to_string()).collect()];
+    rows.extend(records.iter().map(row));
+    Ok((serde_json::to_value(records)?, rows))
+}
+
 fn query(a: QueryArgs) -> Result<u8> {
     let store = open_store(&a.store)?;
     let now = now_ms();
@@ -642,189 +654,177 @@ fn query(a: QueryArgs) -> Result<u8> {
     let (json, rows): (serde_json::Value, Vec<Vec<String>>) = match a.what {
         QueryKind::Flows => {
             let r = store.flows(&f)?;
-            let mut rows = vec![[
-                "SOURCE",
-                "DESTINATION",
-                "PORT",
-                "PROTO",
-                "VERDICT",
-                "FLOWS",
-                "BYTES_OUT",
-                "BYTES_IN",
-                "TLS",
-                "PLAINTEXT",
-                "FIRST",
-                "LAST",
-            ]
-            .map(String::from)
-            .to_vec()];
-            for e in &r {
-                let dst = if e.dst_name.is_empty() {
-                    e.dst.label()
-                } else {
-                    format!("{} ({})", e.dst.label(), e.dst_name)
-                };
-                rows.push(vec![
-                    e.src.label(),
-                    dst,
-                    e.port.to_string(),
-                    e.protocol.clone(),
-                    e.verdict.clone(),
-                    e.counts.flows.to_string(),
-                    e.counts.bytes_out.to_string(),
-                    e.counts.bytes_in.to_string(),
-                    e.counts.tls_flows.to_string(),
-                    e.counts.plaintext_flows.to_string(),
-                    time(e.counts.first_seen),
-                    time(e.counts.last_seen),
-                ]);
-            }
-            (serde_json::to_value(&r)?, rows)
+            tabulate(
+                &r,
+                &[
+                    "SOURCE",
+                    "DESTINATION",
+                    "PORT",
+                    "PROTO",
+                    "VERDICT",
+                    "FLOWS",
+                    "BYTES_OUT",
+                    "BYTES_IN",
+                    "TLS",
+                    "PLAINTEXT",
+                    "FIRST",
+                    "LAST",
+                ],
+                |e| {
+                    let dst = if e.dst_name.is_empty() {
+                        e.dst.label()
+                    } else {
+                        format!("{} ({})", e.dst.label(), e.dst_name)
+                    };
+                    vec![
+                        e.src.label(),
+                        dst,
+                        e.port.to_string(),
+                        e.protocol.clone(),
+                        e.verdict.clone(),
+                        e.counts.flows.to_string(),
+                        e.counts.bytes_out.to_string(),
+                        e.counts.bytes_in.to_string(),
+                        e.counts.tls_flows.to_string(),
+                        e.counts.plaintext_flows.to_string(),
+                        time(e.counts.first_seen),
+                        time(e.counts.last_seen),
+                    ]
+                },
+            )?
         }
         QueryKind::NewEdges => {
             let t = parse_time_ms(a.new_since.as_deref().unwrap_or("0s"), now)
                 .context("--new-since")?;
             let r = store.new_edges(&f, t)?;
-            let mut rows = vec![[
-                "SOURCE",
-                "DESTINATION",
-                "PORT",
-                "PROTO",
-                "VERDICT",
-                "FLOWS",
-                "FIRST",
-            ]
-            .map(String::from)
-            .to_vec()];
-            for e in &r {
-                rows.push(vec![
-                    e.src.label(),
-                    e.dst.label(),
-                    e.port.to_string(),
-                    e.protocol.clone(),
-                    e.verdict.clone(),
-                    e.counts.flows.to_string(),
-                    time(e.counts.first_seen),
-                ]);
-            }
-            (serde_json::to_value(&r)?, rows)
+            tabulate(
+                &r,
+                &[
+                    "SOURCE",
+                    "DESTINATION",
+                    "PORT",
+                    "PROTO",
+                    "VERDICT",
+                    "FLOWS",
+                    "FIRST",
+                ],
+                |e| {
+                    vec![
+                        e.src.label(),
+                        e.dst.label(),
+                        e.port.to_string(),
+                        e.protocol.clone(),
+                        e.verdict.clone(),
+                        e.counts.flows.to_string(),
+                        time(e.counts.first_seen),
+                    ]
+                },
+            )?
         }
         QueryKind::Top => {
             let r = store.top_talkers(&f)?;
-            let mut rows = vec![["SOURCE", "BYTES_OUT", "BYTES_IN", "FLOWS"]
-                .map(String::from)
-                .to_vec()];
-            for t in &r {
-                rows.push(vec![
+            tabulate(&r, &["SOURCE", "BYTES_OUT", "BYTES_IN", "FLOWS"], |t| {
+                vec![
                     t.end.label(),
                     t.bytes_out.to_string(),
                     t.bytes_in.to_string(),
                     t.flows.to_string(),
-                ]);
-            }
-            (serde_json::to_value(&r)?, rows)
+                ]
+            })?
         }
         QueryKind::Graph => {
             let r = store.graph(&f)?;
-            let mut rows = vec![["SOURCE", "DESTINATION", "BYTES", "FLOWS", "DENIED"]
-                .map(String::from)
-                .to_vec()];
-            for e in &r {
-                rows.push(vec![
-                    e.src.label(),
-                    e.dst.label(),
-                    e.bytes.to_string(),
-                    e.flows.to_string(),
-                    e.denied.to_string(),
-                ]);
-            }
-            (serde_json::to_value(&r)?, rows)
+            tabulate(
+                &r,
+                &["SOURCE", "DESTINATION", "BYTES", "FLOWS", "DENIED"],
+                |e| {
+                    vec![
+                        e.src.label(),
+                        e.dst.label(),
+                        e.bytes.to_string(),
+                        e.flows.to_string(),
+                        e.denied.to_string(),
+                    ]
+                },
+            )?
         }
         QueryKind::Dns => {
             let r = store.dns_by_workload(&f)?;
-            let mut rows = vec![[
-                "CLIENT", "NAME", "TYPE", "RCODE", "QUERIES", "ANSWERS", "LAST",
-            ]
-            .map(String::from)
-            .to_vec()];
-            for d in &r {
-                rows.push(vec![
-                    d.client.label(),
-                    d.qname.clone(),
-                    d.qtype.clone(),
-                    if d.rcode.is_empty() {
-                        "(no response)".into()
-                    } else {
-                        d.rcode.clone()
-                    },
-                    d.counts.queries.to_string(),
-                    d.counts.answers.clone(),
-                    time(d.counts.last_seen),
-                ]);
-            }
-            (serde_json::to_value(&r)?, rows)
+            tabulate(
+                &r,
+                &[
+                    "CLIENT", "NAME", "TYPE", "RCODE", "QUERIES", "ANSWERS", "LAST",
+                ],
+                |d| {
+                    vec![
+                        d.client.label(),
+                        d.qname.clone(),
+                        d.qtype.clone(),
+                        if d.rcode.is_empty() {
+                            "(no response)".into()
+                        } else {
+                            d.rcode.clone()
+                        },
+                        d.counts.queries.to_string(),
+                        d.counts.answers.clone(),
+                        time(d.counts.last_seen),
+                    ]
+                },
+            )?
         }
         QueryKind::Domains => {
             let r = store.dns_by_domain(&f)?;
-            let mut rows = vec![["DOMAIN", "QUERIES", "CLIENTS", "NAMES"]
-                .map(String::from)
-                .to_vec()];
-            for d in &r {
-                rows.push(vec![
+            tabulate(&r, &["DOMAIN", "QUERIES", "CLIENTS", "NAMES"], |d| {
+                vec![
                     d.domain.clone(),
                     d.queries.to_string(),
                     d.clients.to_string(),
                     d.names.to_string(),
-                ]);
-            }
-            (serde_json::to_value(&r)?, rows)
+                ]
+            })?
         }
         QueryKind::Denied => {
             let r = store.denied_by_policy(&f)?;
-            let mut rows = vec![["POLICY", "FLOWS", "EDGES", "FIRST", "LAST"]
-                .map(String::from)
-                .to_vec()];
-            for p in &r {
-                rows.push(vec![
+            tabulate(&r, &["POLICY", "FLOWS", "EDGES", "FIRST", "LAST"], |p| {
+                vec![
                     p.policy.clone(),
                     p.flows.to_string(),
                     p.edges.to_string(),
                     time(p.first_seen),
                     time(p.last_seen),
-                ]);
-            }
-            (serde_json::to_value(&r)?, rows)
+                ]
+            })?
         }
         QueryKind::Details => {
             let r = store.details(&f)?;
-            let mut rows = vec![[
-                "START",
-                "SOURCE",
-                "DESTINATION",
-                "PROTO",
-                "VERDICT",
-                "SECURITY",
-                "POLICY",
-                "NEAREST_MISS",
-            ]
-            .map(String::from)
-            .to_vec()];
-            for d in &r {
-                rows.push(vec![
-                    time(d.start),
-                    format!("{} {}:{}", end_label(&d.src), d.src.ip, d.src.port),
-                    format!("{} {}:{}", end_label(&d.dst), d.dst.ip, d.dst.port),
-                    d.protocol.clone(),
-                    d.effective_verdict().as_str().to_string(),
-                    d.security.as_str().to_string(),
-                    d.policy
-                        .clone()
-                        .or(d.computed_policy.clone())
-                        .unwrap_or_default(),
-                    d.nearest_miss.clone().unwrap_or_default(),
-                ]);
-            }
-            (serde_json::to_value(&r)?, rows)
+            tabulate(
+                &r,
+                &[
+                    "START",
+                    "SOURCE",
+                    "DESTINATION",
+                    "PROTO",
+                    "VERDICT",
+                    "SECURITY",
+                    "POLICY",
+                    "NEAREST_MISS",
+                ],
+                |d| {
+                    vec![
+                        time(d.start),
+                        format!("{} {}:{}", end_label(&d.src), d.src.ip, d.src.port),
+                        format!("{} {}:{}", end_label(&d.dst), d.dst.ip, d.dst.port),
+                        d.protocol.clone(),
+                        d.effective_verdict().as_str().to_string(),
+                        d.security.as_str().to_string(),
+                        d.policy
+                            .clone()
+                            .or(d.computed_policy.clone())
+                            .unwrap_or_default(),
+                        d.nearest_miss.clone().unwrap_or_default(),
+                    ]
+                },
+            )?
         }
     };
     let text = match a.output {
