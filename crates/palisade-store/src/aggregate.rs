@@ -2,7 +2,7 @@
 //! port, protocol, verdict, reporter), where an end is its workload (`ns/name`) or, for
 //! addresses outside the cluster, its network range (/24 for IPv4, /64 for IPv6). DNS records
 //! become one row per (bucket, client, query name, type, rcode). Backends store the rows of a
-//! [`Batch`] in a one-minute table and add them into an hourly rollup.
+//! [`Batch`] in a one-minute table and add them into hourly and daily rollups.
 
 use crate::psl::SuffixList;
 use crate::record::{DnsRecord, Endpoint, EndpointKind, FlowRecord, Security};
@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
 
 pub fn bucket(t: i64, width: i64) -> i64 {
     t.div_euclid(width) * width

@@ -1,7 +1,7 @@
 //! The one query layer: filters, result rows, the [`Store`] trait every backend implements,
 //! and the SQL builder the SQL backends share.
 
-use crate::aggregate::{Batch, DnsCounts, End, FlowCounts, HOUR_MS, MINUTE_MS};
+use crate::aggregate::{bucket, Batch, DnsCounts, End, FlowCounts, DAY_MS, HOUR_MS, MINUTE_MS};
 use crate::record::{EndpointKind, FlowRecord, Security, Verdict};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -74,7 +74,9 @@ impl Resolution {
     }
 }
 
-/// Retention: by age (minute rows, everything) and by size.
+/// Retention: by age (minute rows, everything) and by size. Ages count in whole UTC days, as
+/// ClickHouse drops them (one partition per day): a day goes when all of it is older than the
+/// age. Size retention drops the oldest whole day of every table until the store fits.
 #[derive(Clone, Debug)]
 pub struct Retention {
     /// One-minute rows older than this are deleted (hourly rollups keep the history).
@@ -96,8 +98,9 @@ impl Default for Retention {
 }
 
 impl Retention {
-    /// The table that covers `[since, until)` at `now`: minute rows when the range starts
-    /// inside their retention and spans at most a day, else hourly rollups.
+    /// The resolution that covers `[since, until)` at `now`: minute rows when the range starts
+    /// inside their retention and spans at most a day, else hours (read from the daily
+    /// rollup for the whole days inside the range, see [`source`]).
     pub fn resolution(&self, f: &Filter, now: i64) -> Resolution {
         if let Some(r) = f.resolution {
             r
@@ -113,6 +116,7 @@ impl Retention {
 pub struct RetentionReport {
     pub minute_rows_deleted: u64,
     pub hour_rows_deleted: u64,
+    pub day_rows_deleted: u64,
     pub detail_rows_deleted: u64,
     pub dns_rows_deleted: u64,
     pub bytes_after: u64,
@@ -183,6 +187,7 @@ pub struct PolicyRow {
 pub struct StoreStats {
     pub minute_rows: u64,
     pub hour_rows: u64,
+    pub day_rows: u64,
     pub detail_rows: u64,
     pub dns_rows: u64,
     pub batches: u64,
@@ -372,5 +377,228 @@ pub fn limit(f: &Filter) -> String {
         format!(" LIMIT {}", f.limit)
     } else {
         String::new()
+    }
+}
+
+/// The first day boundary a retention age leaves: rows of days before it are deleted.
+pub fn day_cut(now: i64, age_ms: i64) -> i64 {
+    bucket(now.saturating_sub(age_ms), DAY_MS)
+}
+
+/// The rollup tables every SQL backend keeps, with the width of their buckets.
+pub const ROLLUPS: [(&str, i64); 3] = [("1m", MINUTE_MS), ("1h", HOUR_MS), ("1d", DAY_MS)];
+
+/// The table expression a flow (`prefix` `flows`) or DNS (`dns`) query reads at `res`. At
+/// hour resolution the whole UTC days inside `[since, until)` come from the daily rollup and
+/// only the hours before the first and after the last whole day from the hourly one: the same
+/// rows an hourly scan would add up, a 24th of them for long ranges. The parameters come
+/// before those of the `WHERE` clause.
+pub fn source(prefix: &str, res: Resolution, f: &Filter) -> (String, Vec<SqlValue>) {
+    let day0 = bucket(f.since, DAY_MS) + if f.since % DAY_MS == 0 { 0 } else { DAY_MS };
+    let day1 = bucket(f.until, DAY_MS);
+    if res == Resolution::Minute || day1 <= day0 {
+        return (format!("{prefix}_{}", res.suffix()), Vec::new());
+    }
+    let sql = format!(
+        "(SELECT * FROM {prefix}_1h WHERE bucket >= ? AND bucket < ?
+          UNION ALL SELECT * FROM {prefix}_1d WHERE bucket >= ? AND bucket < ?
+          UNION ALL SELECT * FROM {prefix}_1h WHERE bucket >= ? AND bucket < ?)"
+    );
+    let p = [bucket(f.since, HOUR_MS), day0, day0, day1, day1, f.until]
+        .into_iter()
+        .map(SqlValue::Int)
+        .collect();
+    (sql, p)
+}
+
+/// What differs between the SQL dialects the backends speak; everything else of a query is
+/// [`Sql`]'s, shared.
+pub struct Dialect {
+    /// The expression for "the workload (ns column, name column) has label `?` = `?`".
+    pub label_exists: fn(&str, &str) -> String,
+    /// Detail rows in insertion order after `start`.
+    pub detail_order: &'static str,
+}
+
+/// The queries of the [`Store`] trait as SQL text with `?` placeholders, shared by the SQL
+/// backends. Each returns the statement and its parameters; column order is documented per
+/// query and read by the backend.
+pub struct Sql<'a> {
+    pub dialect: &'a Dialect,
+    /// The resolution queries read (from the store's retention and the clock).
+    pub res: Resolution,
+}
+
+fn flow_shape(width: i64) -> TableShape {
+    TableShape {
+        time: "bucket",
+        width,
+        port: Some("port"),
+        protocol: Some("proto"),
+        verdict: Some("verdict"),
+        security: Some(("tls_flows > 0", "plaintext_flows > 0")),
+    }
+}
+
+fn dns_shape(width: i64) -> TableShape {
+    TableShape {
+        time: "bucket",
+        width,
+        port: None,
+        protocol: None,
+        verdict: None,
+        security: None,
+    }
+}
+
+const DETAIL_SHAPE: TableShape = TableShape {
+    time: "start",
+    width: 0,
+    port: Some("port"),
+    protocol: Some("proto"),
+    verdict: Some("verdict"),
+    security: Some(("security = 'tls'", "security = 'plaintext'")),
+};
+
+impl Sql<'_> {
+    fn source_where(
+        &self,
+        prefix: &str,
+        shape: TableShape,
+        ends: &EndColumns,
+        f: &Filter,
+    ) -> Result<(String, String, Vec<SqlValue>)> {
+        let (w, wp) = where_clause(f, shape, ends, &self.dialect.label_exists)?;
+        let (src, mut p) = source(prefix, self.res, f);
+        p.extend(wp);
+        Ok((src, w, p))
+    }
+
+    /// Columns: src (ns, name, kind), dst (ns, name, kind), dst_dns, port, proto, verdict,
+    /// reporter, then the sums of flows, packets_out, bytes_out, packets_in, bytes_in,
+    /// tls_flows, plaintext_flows, drift_flows, min(first_seen), max(last_seen).
+    pub fn flows(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
+        self.edges(f, None)
+    }
+
+    /// [`Sql::flows`] restricted to edges (source, destination, port, protocol) whose
+    /// first sighting in the whole retained history (the daily rollup) is at or after
+    /// `first_after`.
+    pub fn new_edges(&self, f: &Filter, first_after: i64) -> Result<(String, Vec<SqlValue>)> {
+        self.edges(f, Some(first_after))
+    }
+
+    fn edges(&self, f: &Filter, first_after: Option<i64>) -> Result<(String, Vec<SqlValue>)> {
+        let (src, w, mut p) =
+            self.source_where("flows", flow_shape(self.res.width()), &FLOW_ENDS, f)?;
+        let having = match first_after {
+            None => String::new(),
+            Some(t) => {
+                p.push(SqlValue::Int(t));
+                "HAVING (src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, port, proto)
+                   NOT IN (SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, port, proto
+                           FROM flows_1d WHERE first_seen < ?)"
+                    .to_string()
+            }
+        };
+        let sql = format!(
+            "SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, dst_dns, port, proto,
+               verdict, reporter, sum(flows), sum(packets_out), sum(bytes_out), sum(packets_in),
+               sum(bytes_in), sum(tls_flows), sum(plaintext_flows), sum(drift_flows),
+               min(first_seen), max(last_seen)
+             FROM {src} WHERE {w}
+             GROUP BY src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, dst_dns, port,
+               proto, verdict, reporter {having}
+             ORDER BY sum(bytes_out) + sum(bytes_in) DESC, src_ns, src_name, dst_ns, dst_name, port,
+               verdict, reporter{}",
+            limit(f)
+        );
+        Ok((sql, p))
+    }
+
+    /// Columns: src (ns, name, kind), sum(bytes_out), sum(bytes_in), sum(flows).
+    pub fn top_talkers(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
+        let (src, w, p) =
+            self.source_where("flows", flow_shape(self.res.width()), &FLOW_ENDS, f)?;
+        let sql = format!(
+            "SELECT src_ns, src_name, src_kind, sum(bytes_out), sum(bytes_in), sum(flows)
+             FROM {src} WHERE {w} GROUP BY src_ns, src_name, src_kind
+             ORDER BY sum(bytes_out) + sum(bytes_in) DESC, src_ns, src_name{}",
+            limit(f)
+        );
+        Ok((sql, p))
+    }
+
+    /// Columns: src (ns, name, kind), dst (ns, name, kind), bytes both ways, flows, denied
+    /// flows.
+    pub fn graph(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
+        let (src, w, p) =
+            self.source_where("flows", flow_shape(self.res.width()), &FLOW_ENDS, f)?;
+        let sql = format!(
+            "SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind,
+               sum(bytes_out + bytes_in), sum(flows),
+               sum(CASE WHEN verdict = 'denied' THEN flows ELSE 0 END)
+             FROM {src} WHERE {w}
+             GROUP BY src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind
+             ORDER BY src_ns, src_name, dst_ns, dst_name{}",
+            limit(f)
+        );
+        Ok((sql, p))
+    }
+
+    /// Columns: client (ns, name, kind), qname, domain, qtype, rcode, sum(queries),
+    /// max(answers), min(first_seen), max(last_seen).
+    pub fn dns_by_workload(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
+        let (src, w, p) = self.source_where("dns", dns_shape(self.res.width()), &DNS_ENDS, f)?;
+        let sql = format!(
+            "SELECT client_ns, client_name, client_kind, qname, domain, qtype, rcode,
+               sum(queries), max(answers), min(first_seen), max(last_seen)
+             FROM {src} WHERE {w}
+             GROUP BY client_ns, client_name, client_kind, qname, domain, qtype, rcode
+             ORDER BY client_ns, client_name, qname, qtype, rcode{}",
+            limit(f)
+        );
+        Ok((sql, p))
+    }
+
+    /// Columns: domain, sum(queries), distinct clients, distinct names.
+    pub fn dns_by_domain(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
+        let (src, w, p) = self.source_where("dns", dns_shape(self.res.width()), &DNS_ENDS, f)?;
+        let sql = format!(
+            "SELECT domain, sum(queries), count(DISTINCT client_ns || '/' || client_name),
+               count(DISTINCT qname)
+             FROM {src} WHERE {w} GROUP BY domain ORDER BY sum(queries) DESC, domain{}",
+            limit(f)
+        );
+        Ok((sql, p))
+    }
+
+    /// Columns: policy (`(none)` when empty), flows, distinct edges, min(start), max(end_).
+    pub fn denied_by_policy(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
+        let shape = TableShape {
+            verdict: None,
+            ..DETAIL_SHAPE
+        };
+        let (w, p) = where_clause(f, shape, &FLOW_ENDS, &self.dialect.label_exists)?;
+        let sql = format!(
+            "SELECT CASE WHEN policy = '' THEN '(none)' ELSE policy END AS deciding, count(*),
+               count(DISTINCT src_ns || '/' || src_name || '>' || dst_ns || '/' || dst_name || ':' || CAST(port AS String)),
+               min(start), max(end_)
+             FROM flow_detail WHERE verdict = 'denied' AND {w}
+             GROUP BY deciding ORDER BY count(*) DESC, deciding{}",
+            limit(f)
+        );
+        Ok((sql, p))
+    }
+
+    /// Columns: record (the JSON of the whole flow record).
+    pub fn details(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
+        let (w, p) = where_clause(f, DETAIL_SHAPE, &FLOW_ENDS, &self.dialect.label_exists)?;
+        let sql = format!(
+            "SELECT record FROM flow_detail WHERE {w} ORDER BY start, {}{}",
+            self.dialect.detail_order,
+            limit(f)
+        );
+        Ok((sql, p))
     }
 }

@@ -1,19 +1,20 @@
 //! The embedded backend: one SQLite file in WAL mode. A batch is one transaction that upserts
-//! its rows into the one-minute and hourly tables (counters add), appends detail records and
+//! its rows into the one-minute, hourly and daily tables (counters add), appends detail records and
 //! DNS rows, and bumps the batch counter; `synchronous=FULL` makes a committed batch durable.
 
-use crate::aggregate::{bucket, Batch, DnsCounts, End, FlowCounts, HOUR_MS, MINUTE_MS};
+use crate::aggregate::{bucket, Batch, DnsCounts, End, FlowCounts, DAY_MS};
 use crate::query::{
-    limit, where_clause, DnsRow, DomainRow, EdgeRow, Filter, GraphEdge, PolicyRow, Resolution,
-    Result, Retention, RetentionReport, SqlValue, Store, StoreError, StoreStats, TableShape,
-    Talker, DNS_ENDS, FLOW_ENDS,
+    day_cut, Dialect, DnsRow, DomainRow, EdgeRow, Filter, GraphEdge, PolicyRow, Result, Retention,
+    RetentionReport, Sql, SqlValue, Store, StoreError, StoreStats, Talker, ROLLUPS,
 };
 use crate::record::{EndpointKind, FlowRecord};
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: daily rollups (`flows_1d`, `dns_1d`); a version 1 store gets them from its hourly
+/// rows when it is opened.
+const SCHEMA_VERSION: i64 = 2;
 
 fn flow_table(suffix: &str) -> String {
     format!(
@@ -100,14 +101,12 @@ impl SqliteStore {
             conn.pragma_update(None, "max_page_count", opts.max_pages as i64)
                 .map_err(err)?;
         }
-        let schema = format!(
-            "{}{}{}{}{}",
-            flow_table("1m"),
-            flow_table("1h"),
-            dns_table("1m"),
-            dns_table("1h"),
-            DETAIL_TABLE
-        );
+        let mut schema = String::new();
+        for (suffix, _) in ROLLUPS {
+            schema.push_str(&flow_table(suffix));
+            schema.push_str(&dns_table(suffix));
+        }
+        schema.push_str(DETAIL_TABLE);
         conn.execute_batch(&schema).map_err(err)?;
         let version: Option<i64> = conn
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
@@ -124,6 +123,28 @@ impl SqliteStore {
                 .map_err(err)?;
             }
             Some(SCHEMA_VERSION) => {}
+            Some(1) => {
+                // The daily rollups did not exist: add the hourly rows up by day.
+                let day = |t: &str| format!("({t} - ({t} % {DAY_MS}))");
+                conn.execute_batch(&format!(
+                    "BEGIN;
+                     INSERT INTO flows_1d SELECT {}, src_ns, src_name, src_kind, dst_ns, dst_name,
+                       dst_kind, dst_dns, port, proto, verdict, reporter, sum(flows),
+                       sum(packets_out), sum(bytes_out), sum(packets_in), sum(bytes_in),
+                       sum(tls_flows), sum(plaintext_flows), sum(drift_flows), min(first_seen),
+                       max(last_seen)
+                     FROM flows_1h GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;
+                     INSERT INTO dns_1d SELECT {}, client_ns, client_name, client_kind, qname,
+                       domain, qtype, rcode, reporter, sum(queries), max(answers),
+                       min(first_seen), max(last_seen)
+                     FROM dns_1h GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+                     UPDATE meta SET value = {SCHEMA_VERSION} WHERE key = 'schema';
+                     COMMIT;",
+                    day("bucket"),
+                    day("bucket")
+                ))
+                .map_err(err)?;
+            }
             Some(v) => {
                 return Err(StoreError::Backend {
                     path: path.to_path_buf(),
@@ -160,8 +181,7 @@ impl SqliteStore {
 
     fn write_tx(&mut self, b: &Batch) -> rusqlite::Result<()> {
         let tx = self.conn.transaction()?;
-        for suffix in ["1m", "1h"] {
-            let width = if suffix == "1m" { MINUTE_MS } else { HOUR_MS };
+        for (suffix, width) in ROLLUPS {
             let mut st = tx.prepare_cached(&format!(
                 "INSERT INTO flows_{suffix} VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)
                  ON CONFLICT DO UPDATE SET flows = flows + excluded.flows,
@@ -285,11 +305,11 @@ impl SqliteStore {
 
     fn rows<T>(
         &self,
-        sql: &str,
-        p: &[SqlValue],
+        q: (String, Vec<SqlValue>),
         map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>> {
-        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let (sql, p) = q;
+        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let params = params_from_iter(p.iter().map(|v| match v {
             SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
             SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
@@ -299,65 +319,11 @@ impl SqliteStore {
             .map_err(|e| self.err(e))
     }
 
-    fn resolution(&self, f: &Filter) -> Resolution {
-        self.retention.resolution(f, now_ms())
-    }
-
-    fn flow_shape(res: Resolution) -> TableShape {
-        TableShape {
-            time: "bucket",
-            width: res.width(),
-            port: Some("port"),
-            protocol: Some("proto"),
-            verdict: Some("verdict"),
-            security: Some(("tls_flows > 0", "plaintext_flows > 0")),
+    fn sql(&self, f: &Filter) -> Sql<'static> {
+        Sql {
+            dialect: &DIALECT,
+            res: self.retention.resolution(f, now_ms()),
         }
-    }
-
-    fn edge_query(
-        &self,
-        f: &Filter,
-        extra_having: &str,
-        extra: &[SqlValue],
-    ) -> Result<Vec<EdgeRow>> {
-        let res = self.resolution(f);
-        let (w, mut p) = where_clause(f, Self::flow_shape(res), &FLOW_ENDS, &label_exists)?;
-        p.extend_from_slice(extra);
-        let sql = format!(
-            "SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, dst_dns, port, proto,
-               verdict, reporter, sum(flows), sum(packets_out), sum(bytes_out), sum(packets_in),
-               sum(bytes_in), sum(tls_flows), sum(plaintext_flows), sum(drift_flows),
-               min(first_seen), max(last_seen)
-             FROM flows_{} WHERE {w}
-             GROUP BY src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, dst_dns, port,
-               proto, verdict, reporter {extra_having}
-             ORDER BY sum(bytes_out) + sum(bytes_in) DESC, src_ns, src_name, dst_ns, dst_name, port{}",
-            res.suffix(),
-            limit(f)
-        );
-        self.rows(&sql, &p, |r| {
-            Ok(EdgeRow {
-                src: end_at(r, 0)?,
-                dst: end_at(r, 3)?,
-                dst_name: r.get(6)?,
-                port: r.get(7)?,
-                protocol: r.get(8)?,
-                verdict: r.get(9)?,
-                reporter: r.get(10)?,
-                counts: FlowCounts {
-                    flows: r.get::<_, i64>(11)? as u64,
-                    packets_out: r.get::<_, i64>(12)? as u64,
-                    bytes_out: r.get::<_, i64>(13)? as u64,
-                    packets_in: r.get::<_, i64>(14)? as u64,
-                    bytes_in: r.get::<_, i64>(15)? as u64,
-                    tls_flows: r.get::<_, i64>(16)? as u64,
-                    plaintext_flows: r.get::<_, i64>(17)? as u64,
-                    drift_flows: r.get::<_, i64>(18)? as u64,
-                    first_seen: r.get(19)?,
-                    last_seen: r.get(20)?,
-                },
-            })
-        })
     }
 
     fn count(&self, sql: &str) -> Result<u64> {
@@ -365,6 +331,24 @@ impl SqliteStore {
             .query_row(sql, [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
+    }
+
+    /// Deletes minute rows before `minute_t` and every other row before `t`.
+    fn delete_before(&self, rep: &mut RetentionReport, minute_t: i64, t: i64) -> Result<()> {
+        let del = |sql: &str, t: i64| -> Result<u64> {
+            self.conn
+                .execute(sql, params![t])
+                .map(|n| n as u64)
+                .map_err(|e| self.err(e))
+        };
+        rep.minute_rows_deleted += del("DELETE FROM flows_1m WHERE bucket < ?1", minute_t)?;
+        rep.dns_rows_deleted += del("DELETE FROM dns_1m WHERE bucket < ?1", minute_t)?;
+        rep.hour_rows_deleted += del("DELETE FROM flows_1h WHERE bucket < ?1", t)?;
+        rep.day_rows_deleted += del("DELETE FROM flows_1d WHERE bucket < ?1", t)?;
+        rep.dns_rows_deleted += del("DELETE FROM dns_1h WHERE bucket < ?1", t)?;
+        rep.dns_rows_deleted += del("DELETE FROM dns_1d WHERE bucket < ?1", t)?;
+        rep.detail_rows_deleted += del("DELETE FROM flow_detail WHERE start < ?1", t)?;
+        Ok(())
     }
 
     fn size(&self) -> Result<u64> {
@@ -392,6 +376,40 @@ fn end_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<End> {
     })
 }
 
+fn u(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(r.get::<_, i64>(i)? as u64)
+}
+
+/// A row of [`Sql::flows`].
+fn edge_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EdgeRow> {
+    Ok(EdgeRow {
+        src: end_at(r, 0)?,
+        dst: end_at(r, 3)?,
+        dst_name: r.get(6)?,
+        port: r.get(7)?,
+        protocol: r.get(8)?,
+        verdict: r.get(9)?,
+        reporter: r.get(10)?,
+        counts: FlowCounts {
+            flows: u(r, 11)?,
+            packets_out: u(r, 12)?,
+            bytes_out: u(r, 13)?,
+            packets_in: u(r, 14)?,
+            bytes_in: u(r, 15)?,
+            tls_flows: u(r, 16)?,
+            plaintext_flows: u(r, 17)?,
+            drift_flows: u(r, 18)?,
+            first_seen: r.get(19)?,
+            last_seen: r.get(20)?,
+        },
+    })
+}
+
+const DIALECT: Dialect = Dialect {
+    label_exists,
+    detail_order: "id",
+};
+
 impl Store for SqliteStore {
     fn write(&mut self, batch: &Batch) -> Result<()> {
         self.write_tx(batch)
@@ -399,74 +417,34 @@ impl Store for SqliteStore {
     }
 
     fn flows(&self, f: &Filter) -> Result<Vec<EdgeRow>> {
-        self.edge_query(f, "", &[])
+        self.rows(self.sql(f).flows(f)?, edge_row)
     }
 
     fn top_talkers(&self, f: &Filter) -> Result<Vec<Talker>> {
-        let res = self.resolution(f);
-        let (w, p) = where_clause(f, Self::flow_shape(res), &FLOW_ENDS, &label_exists)?;
-        let sql = format!(
-            "SELECT src_ns, src_name, src_kind, sum(bytes_out), sum(bytes_in), sum(flows)
-             FROM flows_{} WHERE {w} GROUP BY src_ns, src_name, src_kind
-             ORDER BY sum(bytes_out) + sum(bytes_in) DESC, src_ns, src_name{}",
-            res.suffix(),
-            limit(f)
-        );
-        self.rows(&sql, &p, |r| {
+        self.rows(self.sql(f).top_talkers(f)?, |r| {
             Ok(Talker {
                 end: end_at(r, 0)?,
-                bytes_out: r.get::<_, i64>(3)? as u64,
-                bytes_in: r.get::<_, i64>(4)? as u64,
-                flows: r.get::<_, i64>(5)? as u64,
+                bytes_out: u(r, 3)?,
+                bytes_in: u(r, 4)?,
+                flows: u(r, 5)?,
             })
         })
     }
 
     fn graph(&self, f: &Filter) -> Result<Vec<GraphEdge>> {
-        let res = self.resolution(f);
-        let (w, p) = where_clause(f, Self::flow_shape(res), &FLOW_ENDS, &label_exists)?;
-        let sql = format!(
-            "SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind,
-               sum(bytes_out + bytes_in), sum(flows),
-               sum(CASE WHEN verdict = 'denied' THEN flows ELSE 0 END)
-             FROM flows_{} WHERE {w}
-             GROUP BY src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind
-             ORDER BY src_ns, src_name, dst_ns, dst_name{}",
-            res.suffix(),
-            limit(f)
-        );
-        self.rows(&sql, &p, |r| {
+        self.rows(self.sql(f).graph(f)?, |r| {
             Ok(GraphEdge {
                 src: end_at(r, 0)?,
                 dst: end_at(r, 3)?,
-                bytes: r.get::<_, i64>(6)? as u64,
-                flows: r.get::<_, i64>(7)? as u64,
-                denied: r.get::<_, i64>(8)? as u64,
+                bytes: u(r, 6)?,
+                flows: u(r, 7)?,
+                denied: u(r, 8)?,
             })
         })
     }
 
     fn dns_by_workload(&self, f: &Filter) -> Result<Vec<DnsRow>> {
-        let res = self.resolution(f);
-        let shape = TableShape {
-            time: "bucket",
-            width: res.width(),
-            port: None,
-            protocol: None,
-            verdict: None,
-            security: None,
-        };
-        let (w, p) = where_clause(f, shape, &DNS_ENDS, &label_exists)?;
-        let sql = format!(
-            "SELECT client_ns, client_name, client_kind, qname, domain, qtype, rcode,
-               sum(queries), max(answers), min(first_seen), max(last_seen)
-             FROM dns_{} WHERE {w}
-             GROUP BY client_ns, client_name, client_kind, qname, domain, qtype, rcode
-             ORDER BY client_ns, client_name, qname, qtype, rcode{}",
-            res.suffix(),
-            limit(f)
-        );
-        self.rows(&sql, &p, |r| {
+        self.rows(self.sql(f).dns_by_workload(f)?, |r| {
             Ok(DnsRow {
                 client: end_at(r, 0)?,
                 qname: r.get(3)?,
@@ -474,7 +452,7 @@ impl Store for SqliteStore {
                 qtype: r.get(5)?,
                 rcode: r.get(6)?,
                 counts: DnsCounts {
-                    queries: r.get::<_, i64>(7)? as u64,
+                    queries: u(r, 7)?,
                     answers: r.get(8)?,
                     first_seen: r.get(9)?,
                     last_seen: r.get(10)?,
@@ -484,69 +462,26 @@ impl Store for SqliteStore {
     }
 
     fn dns_by_domain(&self, f: &Filter) -> Result<Vec<DomainRow>> {
-        let res = self.resolution(f);
-        let shape = TableShape {
-            time: "bucket",
-            width: res.width(),
-            port: None,
-            protocol: None,
-            verdict: None,
-            security: None,
-        };
-        let (w, p) = where_clause(f, shape, &DNS_ENDS, &label_exists)?;
-        let sql = format!(
-            "SELECT domain, sum(queries), count(DISTINCT client_ns || '/' || client_name),
-               count(DISTINCT qname)
-             FROM dns_{} WHERE {w} GROUP BY domain ORDER BY sum(queries) DESC, domain{}",
-            res.suffix(),
-            limit(f)
-        );
-        self.rows(&sql, &p, |r| {
+        self.rows(self.sql(f).dns_by_domain(f)?, |r| {
             Ok(DomainRow {
                 domain: r.get(0)?,
-                queries: r.get::<_, i64>(1)? as u64,
-                clients: r.get::<_, i64>(2)? as u64,
-                names: r.get::<_, i64>(3)? as u64,
+                queries: u(r, 1)?,
+                clients: u(r, 2)?,
+                names: u(r, 3)?,
             })
         })
     }
 
     fn new_edges(&self, f: &Filter, first_after: i64) -> Result<Vec<EdgeRow>> {
-        // The hourly rollup holds the whole retained history with exact first_seen times.
-        let having = "HAVING NOT EXISTS (SELECT 1 FROM flows_1h h
-              WHERE h.src_ns = flows_X.src_ns AND h.src_name = flows_X.src_name
-                AND h.src_kind = flows_X.src_kind AND h.dst_ns = flows_X.dst_ns
-                AND h.dst_name = flows_X.dst_name AND h.dst_kind = flows_X.dst_kind
-                AND h.port = flows_X.port AND h.proto = flows_X.proto
-                AND h.first_seen < ?)";
-        let res = self.resolution(f);
-        let having = having.replace("flows_X", &format!("flows_{}", res.suffix()));
-        self.edge_query(f, &having, &[SqlValue::Int(first_after)])
+        self.rows(self.sql(f).new_edges(f, first_after)?, edge_row)
     }
 
     fn denied_by_policy(&self, f: &Filter) -> Result<Vec<PolicyRow>> {
-        let shape = TableShape {
-            time: "start",
-            width: 0,
-            port: Some("port"),
-            protocol: Some("proto"),
-            verdict: None,
-            security: Some(("security = 'tls'", "security = 'plaintext'")),
-        };
-        let (w, p) = where_clause(f, shape, &FLOW_ENDS, &label_exists)?;
-        let sql = format!(
-            "SELECT CASE WHEN policy = '' THEN '(none)' ELSE policy END, count(*),
-               count(DISTINCT src_ns || '/' || src_name || '>' || dst_ns || '/' || dst_name || ':' || port),
-               min(start), max(end_)
-             FROM flow_detail WHERE verdict = 'denied' AND {w}
-             GROUP BY 1 ORDER BY count(*) DESC, 1{}",
-            limit(f)
-        );
-        self.rows(&sql, &p, |r| {
+        self.rows(self.sql(f).denied_by_policy(f)?, |r| {
             Ok(PolicyRow {
                 policy: r.get(0)?,
-                flows: r.get::<_, i64>(1)? as u64,
-                edges: r.get::<_, i64>(2)? as u64,
+                flows: u(r, 1)?,
+                edges: u(r, 2)?,
                 first_seen: r.get(3)?,
                 last_seen: r.get(4)?,
             })
@@ -554,20 +489,7 @@ impl Store for SqliteStore {
     }
 
     fn details(&self, f: &Filter) -> Result<Vec<FlowRecord>> {
-        let shape = TableShape {
-            time: "start",
-            width: 0,
-            port: Some("port"),
-            protocol: Some("proto"),
-            verdict: Some("verdict"),
-            security: Some(("security = 'tls'", "security = 'plaintext'")),
-        };
-        let (w, p) = where_clause(f, shape, &FLOW_ENDS, &label_exists)?;
-        let sql = format!(
-            "SELECT record FROM flow_detail WHERE {w} ORDER BY start, id{}",
-            limit(f)
-        );
-        let texts: Vec<String> = self.rows(&sql, &p, |r| r.get(0))?;
+        let texts: Vec<String> = self.rows(self.sql(f).details(f)?, |r| r.get(0))?;
         texts
             .iter()
             .map(|t| {
@@ -581,27 +503,16 @@ impl Store for SqliteStore {
 
     fn retain(&mut self, r: &Retention, now: i64) -> Result<RetentionReport> {
         let mut rep = RetentionReport::default();
-        let minute_cut = now - r.minute_age_ms;
-        let cut = now - r.max_age_ms;
-        let del = |s: &Self, sql: &str, t: i64| -> Result<u64> {
-            s.conn
-                .execute(sql, params![t])
-                .map(|n| n as u64)
-                .map_err(|e| s.err(e))
-        };
-        rep.minute_rows_deleted += del(self, "DELETE FROM flows_1m WHERE bucket < ?1", minute_cut)?;
-        rep.dns_rows_deleted += del(self, "DELETE FROM dns_1m WHERE bucket < ?1", minute_cut)?;
-        rep.hour_rows_deleted += del(self, "DELETE FROM flows_1h WHERE bucket < ?1", cut)?;
-        rep.dns_rows_deleted += del(self, "DELETE FROM dns_1h WHERE bucket < ?1", cut)?;
-        rep.detail_rows_deleted += del(self, "DELETE FROM flow_detail WHERE start < ?1", cut)?;
+        let cut = day_cut(now, r.max_age_ms);
+        self.delete_before(&mut rep, day_cut(now, r.minute_age_ms).max(cut), cut)?;
         if r.max_bytes > 0 {
-            // Drop the oldest hour of everything until the store fits (or is empty).
+            // Drop the oldest day of everything until the store fits (or is empty).
             while self.size()? > r.max_bytes {
                 let oldest: Option<i64> = self
                     .conn
                     .query_row(
-                        "SELECT min(t) FROM (SELECT min(bucket) t FROM flows_1h
-                           UNION ALL SELECT min(bucket) FROM dns_1h
+                        "SELECT min(t) FROM (SELECT min(bucket) t FROM flows_1d
+                           UNION ALL SELECT min(bucket) FROM dns_1d
                            UNION ALL SELECT min(start) FROM flow_detail
                            UNION ALL SELECT min(bucket) FROM flows_1m
                            UNION ALL SELECT min(bucket) FROM dns_1m)",
@@ -610,13 +521,8 @@ impl Store for SqliteStore {
                     )
                     .map_err(|e| self.err(e))?;
                 let Some(oldest) = oldest else { break };
-                let t = bucket(oldest, HOUR_MS) + HOUR_MS;
-                rep.minute_rows_deleted += del(self, "DELETE FROM flows_1m WHERE bucket < ?1", t)?;
-                rep.dns_rows_deleted += del(self, "DELETE FROM dns_1m WHERE bucket < ?1", t)?;
-                rep.hour_rows_deleted += del(self, "DELETE FROM flows_1h WHERE bucket < ?1", t)?;
-                rep.dns_rows_deleted += del(self, "DELETE FROM dns_1h WHERE bucket < ?1", t)?;
-                rep.detail_rows_deleted +=
-                    del(self, "DELETE FROM flow_detail WHERE start < ?1", t)?;
+                let t = bucket(oldest, DAY_MS) + DAY_MS;
+                self.delete_before(&mut rep, t, t)?;
             }
         }
         self.conn
@@ -630,6 +536,7 @@ impl Store for SqliteStore {
         Ok(StoreStats {
             minute_rows: self.count("SELECT count(*) FROM flows_1m")?,
             hour_rows: self.count("SELECT count(*) FROM flows_1h")?,
+            day_rows: self.count("SELECT count(*) FROM flows_1d")?,
             detail_rows: self.count("SELECT count(*) FROM flow_detail")?,
             dns_rows: self.count("SELECT count(*) FROM dns_1m")?,
             batches: self.count("SELECT value FROM meta WHERE key = 'batches'")?,

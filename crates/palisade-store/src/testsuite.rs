@@ -231,6 +231,7 @@ pub fn run(store: &mut dyn Store) {
     // 15 web→db flows in 2 minutes (2 rows), 2 external (1), 3 cache (1), 4 denied (1).
     assert_eq!(st.minute_rows, 5, "stats: one-minute rows");
     assert_eq!(st.hour_rows, 4, "stats: hourly rows");
+    assert_eq!(st.day_rows, 4, "stats: daily rows");
 
     for res in [Resolution::Minute, Resolution::Hour] {
         let all = store.flows(&day(res)).expect("flows");
@@ -256,6 +257,36 @@ pub fn run(store: &mut dyn Store) {
         assert_eq!(ext.port, 443);
         assert_eq!(ext.verdict, "unknown");
     }
+
+    // Long ranges add whole days from the daily rollup and the hours around them from the
+    // hourly one: the same answer as the day alone when the extra hours are empty…
+    let around = store
+        .flows(&Filter {
+            since: T0 - 12 * HOUR_MS,
+            until: T0 + 36 * HOUR_MS,
+            resolution: Some(Resolution::Hour),
+            ..Filter::default()
+        })
+        .expect("flows over a day and a half");
+    assert_eq!(around, store.flows(&day(Resolution::Hour)).unwrap());
+    // …and only the hours inside the range when the range starts after the day did.
+    let later = store
+        .flows(&Filter {
+            since: T0 + HOUR_MS,
+            until: T0 + 49 * HOUR_MS,
+            resolution: Some(Resolution::Hour),
+            ..Filter::default()
+        })
+        .expect("flows from the second hour");
+    assert_eq!(
+        later.len(),
+        1,
+        "only the job's edge is after T0 + 1h: {later:#?}"
+    );
+    assert_eq!(
+        (later[0].src.clone(), later[0].counts.flows),
+        (end("batch", "job"), 4)
+    );
 
     let q = |f: Filter| store.flows(&f).expect("filtered flows");
     let base = day(Resolution::Minute);
@@ -476,6 +507,7 @@ pub fn run(store: &mut dyn Store) {
     // Past the maximum age, everything goes.
     let rep = store.retain(&r, T0 + 31 * 24 * HOUR_MS).expect("retain");
     assert_eq!(rep.hour_rows_deleted, 4);
+    assert_eq!(rep.day_rows_deleted, 4);
     assert_eq!(rep.detail_rows_deleted, 9);
     let st = store.stats().expect("stats");
     assert_eq!(
@@ -485,10 +517,11 @@ pub fn run(store: &mut dyn Store) {
     );
 }
 
-/// Retention by size: a store over its byte budget loses its oldest hours first.
+/// Retention by size: a store over its byte budget loses its oldest days first.
 pub fn run_size_retention(store: &mut dyn Store) {
     let mut agg = Aggregator::new(SuffixList::default());
-    for h in 0..24 {
+    // Four days, a batch every four hours.
+    for h in (0..96).step_by(4) {
         for i in 0..200 {
             let mut f = flow(
                 T0 + h * HOUR_MS + i,
@@ -509,7 +542,7 @@ pub fn run_size_retention(store: &mut dyn Store) {
                 max_age_ms: i64::MAX / 4,
                 max_bytes: budget,
             },
-            T0 + 25 * HOUR_MS,
+            T0 + 97 * HOUR_MS,
         )
         .expect("retain by size");
     assert!(rep.bytes_after <= budget, "{rep:?} budget {budget}");
@@ -517,12 +550,13 @@ pub fn run_size_retention(store: &mut dyn Store) {
     let left = store
         .flows(&Filter {
             since: T0,
-            until: T0 + 25 * HOUR_MS,
+            until: T0 + 97 * HOUR_MS,
             resolution: Some(Resolution::Hour),
             ..Filter::default()
         })
         .expect("flows");
     let oldest = left.iter().map(|e| e.counts.first_seen).min().unwrap_or(0);
-    assert!(oldest >= T0 + HOUR_MS, "the oldest hour went first");
-    assert!(!left.is_empty(), "the newest hours stay");
+    assert!(oldest >= T0 + 24 * HOUR_MS, "the oldest day went first");
+    let newest = left.iter().map(|e| e.counts.last_seen).max().unwrap_or(0);
+    assert!(newest >= T0 + 92 * HOUR_MS, "the newest day stays");
 }
