@@ -225,7 +225,8 @@ pub fn classify(tok: &str) -> Result<Ioc, String> {
 }
 
 fn looks_numeric(t: &str) -> bool {
-    t.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b':')
+    t.bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b':')
 }
 
 /// Lower case, IDNA (punycode), no trailing dot, `*.` removed; at least two labels of valid
@@ -236,7 +237,8 @@ pub fn normalize_domain(name: &str) -> Result<String, String> {
     let ascii = if n.is_ascii() {
         n.to_ascii_lowercase()
     } else {
-        idna::domain_to_ascii(n).map_err(|_| format!("{name:?} is not a valid internationalised domain name"))?
+        idna::domain_to_ascii(n)
+            .map_err(|_| format!("{name:?} is not a valid internationalised domain name"))?
     };
     if ascii.len() > 253 {
         return Err(format!("{name:?} is longer than 253 characters"));
@@ -256,8 +258,14 @@ pub fn normalize_domain(name: &str) -> Result<String, String> {
             ));
         }
     }
-    if ascii.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(format!("{name:?} is not an IP address, CIDR or domain name"));
+    if ascii
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "{name:?} is not an IP address, CIDR or domain name"
+        ));
     }
     if labels < 2 {
         return Err(format!(
@@ -452,7 +460,10 @@ fn csv(text: &str, o: &CsvOptions, content: Content, file: &str, p: &mut Parsed)
                     p.error(
                         file,
                         i + 1,
-                        format!("the header has no column {name:?} (columns: {})", fields.join(", ")),
+                        format!(
+                            "the header has no column {name:?} (columns: {})",
+                            fields.join(", ")
+                        ),
                     );
                     return;
                 }
@@ -479,7 +490,11 @@ fn csv(text: &str, o: &CsvOptions, content: Content, file: &str, p: &mut Parsed)
         }
         match fields.get(col) {
             Some(v) => p.push_token(v, content, file, i + 1),
-            None => p.error(file, i + 1, format!("no field {col} (0-based) in the record")),
+            None => p.error(
+                file,
+                i + 1,
+                format!("no field {col} (0-based) in the record"),
+            ),
         }
     }
 }
@@ -720,7 +735,8 @@ mod tests {
 
     #[test]
     fn json_paths() {
-        let text = "{\"items\": [\n {\"ip\": \"1.2.3.4\"},\n {\"ip\": 5},\n {\"ip\": \"evil.org\"}\n]}";
+        let text =
+            "{\"items\": [\n {\"ip\": \"1.2.3.4\"},\n {\"ip\": 5},\n {\"ip\": \"evil.org\"}\n]}";
         let p = parse(
             text,
             &Format::Json("$.items[*].ip".into()),

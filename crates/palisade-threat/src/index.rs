@@ -72,7 +72,9 @@ impl Index {
     }
 
     fn with_feed(&mut self, old: Option<u32>, feed: u16) -> u32 {
-        let mut set: Vec<u16> = old.map(|s| self.sets[s as usize].to_vec()).unwrap_or_default();
+        let mut set: Vec<u16> = old
+            .map(|s| self.sets[s as usize].to_vec())
+            .unwrap_or_default();
         if set.contains(&feed) {
             return old.unwrap_or(0);
         }
@@ -137,8 +139,7 @@ impl Index {
     /// Bytes held by the tries, the domain table and the feed sets (an estimate for the
     /// hash table: capacity × entry size plus the names).
     pub fn mem_size(&self) -> usize {
-        let dom = self.domains.capacity()
-            * (std::mem::size_of::<(Box<str>, u32)>() + 1)
+        let dom = self.domains.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
             + self.domains.keys().map(|k| k.len()).sum::<usize>();
         let sets = self.sets.iter().map(|s| s.len() * 2 + 16).sum::<usize>() * 2;
         self.v4.mem_size() + self.v6.mem_size() + dom + sets
@@ -210,15 +211,26 @@ impl Index {
     pub fn indicators(&self) -> Vec<(Ioc, Vec<&str>)> {
         let mut out: Vec<(Ioc, Vec<&str>)> = Vec::new();
         for (p, &id) in self.v4.iter() {
-            out.push((Ioc::Net(IpNet::V4(p)), self.feed_names(&self.sets[id as usize])));
+            out.push((
+                Ioc::Net(IpNet::V4(p)),
+                self.feed_names(&self.sets[id as usize]),
+            ));
         }
         for (p, &id) in self.v6.iter() {
-            out.push((Ioc::Net(IpNet::V6(p)), self.feed_names(&self.sets[id as usize])));
+            out.push((
+                Ioc::Net(IpNet::V6(p)),
+                self.feed_names(&self.sets[id as usize]),
+            ));
         }
         let mut d: Vec<_> = self
             .domains
             .iter()
-            .map(|(k, &id)| (Ioc::Domain(k.to_string()), self.feed_names(&self.sets[id as usize])))
+            .map(|(k, &id)| {
+                (
+                    Ioc::Domain(k.to_string()),
+                    self.feed_names(&self.sets[id as usize]),
+                )
+            })
             .collect();
         d.sort();
         out.extend(d);
@@ -234,7 +246,13 @@ mod tests {
         let mut i = Index::new(SuffixList::parse("com\nuk\nco.uk\ngithub.io\nio\n"));
         let a = i.add_feed("a", "a.txt");
         let b = i.add_feed("b", "b.txt");
-        for s in ["10.0.0.0/8", "10.1.0.0/16", "2001:db8::/32", "evil.com", "x.evil.com"] {
+        for s in [
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "2001:db8::/32",
+            "evil.com",
+            "x.evil.com",
+        ] {
             assert!(i.insert(&crate::feeds::classify(s).unwrap(), a));
         }
         assert!(i.insert(&crate::feeds::classify("10.1.0.0/16").unwrap(), b));

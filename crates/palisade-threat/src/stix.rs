@@ -27,7 +27,13 @@ pub fn parse_into(text: &str, content: Content, file: &str, now_ms: i64, p: &mut
             None if m.get("type").and_then(Value::as_str) == Some("indicator") => {
                 std::slice::from_ref(&v)
             }
-            None => return p.error(file, 1, "no \"objects\": not a STIX bundle or TAXII envelope"),
+            None => {
+                return p.error(
+                    file,
+                    1,
+                    "no \"objects\": not a STIX bundle or TAXII envelope",
+                )
+            }
         },
         _ => return p.error(file, 1, "not a STIX bundle"),
     };
@@ -65,7 +71,10 @@ pub fn indicator(o: &Value, text: &str, content: Content, file: &str, now_ms: i6
     if until.is_some_and(|u| u <= now_ms) {
         return p.skip("expired (valid_until in the past)");
     }
-    let ptype = o.get("pattern_type").and_then(Value::as_str).unwrap_or("stix");
+    let ptype = o
+        .get("pattern_type")
+        .and_then(Value::as_str)
+        .unwrap_or("stix");
     if ptype != "stix" {
         return p.skip("pattern_type is not stix");
     }
@@ -103,8 +112,12 @@ pub fn indicator(o: &Value, text: &str, content: Content, file: &str, now_ms: i6
                 }
             }
         }
-        Err(Unsupported::Syntax(e)) => p.error(file, line, format!("{id}: pattern {pattern:?}: {e}")),
-        Err(Unsupported::Complex) => p.skip("pattern not a disjunction of address/name comparisons"),
+        Err(Unsupported::Syntax(e)) => {
+            p.error(file, line, format!("{id}: pattern {pattern:?}: {e}"))
+        }
+        Err(Unsupported::Complex) => {
+            p.skip("pattern not a disjunction of address/name comparisons")
+        }
     }
 }
 
@@ -237,8 +250,10 @@ mod tests {
             2
         );
         assert_eq!(
-            values("[domain-name:value = 'evil.example'] OR [url:value = 'http://x.example/a\\'b']")
-                .unwrap(),
+            values(
+                "[domain-name:value = 'evil.example'] OR [url:value = 'http://x.example/a\\'b']"
+            )
+            .unwrap(),
             vec![
                 ("domain-name".into(), "evil.example".into()),
                 ("url".into(), "http://x.example/a'b".into())
@@ -260,7 +275,10 @@ mod tests {
             values("[ipv4-addr:value = '1.1.1.1'] FOLLOWEDBY [ipv4-addr:value = '2.2.2.2']"),
             Err(Unsupported::Complex)
         );
-        assert!(matches!(values("[ipv4-addr:value = '1"), Err(Unsupported::Syntax(_))));
+        assert!(matches!(
+            values("[ipv4-addr:value = '1"),
+            Err(Unsupported::Syntax(_))
+        ));
     }
 
     #[test]
