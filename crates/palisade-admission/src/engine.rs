@@ -13,7 +13,6 @@
 //! - `palisade.dev/ignore` annotations exempt nothing at admission: a user must not be
 //!   able to exempt their own pod. Exemptions come from the configuration only.
 
-use palisade_checks::engine::{Engine, EngineOptions};
 use palisade_checks::CheckSettings;
 use palisade_model::load::{load_paths, LoadOptions as ModelLoadOptions};
 use palisade_model::{Diagnostic, Level as DiagLevel, Node, Object, Source};
@@ -23,6 +22,7 @@ use palisade_policy::{
     Action, AdmissionRequest, DecisionKind, Evaluation, Inventory, LoadOptions, Operation, Policy,
     PolicySet, Review,
 };
+use palisade_scan::{ScanConfig, Scanner};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -45,7 +45,8 @@ pub struct LoadError {
 /// A built-in check rule (or the image rules), compiled.
 struct CheckUnit {
     name: String,
-    engine: Engine,
+    /// The one scan pipeline (palisade-scan), configured with the unit's checks.
+    scanner: Scanner,
     action: Action,
     namespaces: Vec<String>,
     exclude_namespaces: Vec<String>,
@@ -256,17 +257,17 @@ impl Admission {
             if !img.allowed_registries.is_empty() {
                 only.push("PAL204".into());
             }
-            let engine = Engine::new(EngineOptions {
-                only,
+            let scanner = Scanner::new(&ScanConfig {
+                checks: only,
                 settings: CheckSettings {
                     allowed_registries: img.allowed_registries.clone(),
                 },
-                ..EngineOptions::default()
+                ..ScanConfig::default()
             });
-            match engine {
-                Ok(engine) => checks.push(CheckUnit {
+            match scanner {
+                Ok(scanner) => checks.push(CheckUnit {
                     name: "images".into(),
-                    engine,
+                    scanner,
                     action: img.action,
                     namespaces: img.namespaces.clone(),
                     exclude_namespaces: img.exclude_namespaces.clone(),
@@ -455,7 +456,7 @@ impl Admission {
                     return r;
                 }
                 let Some(object) = object else { return r };
-                let result = c.engine.run(std::slice::from_ref(object));
+                let result = c.scanner.scan(std::slice::from_ref(object));
                 for f in result.findings {
                     let message = if f.path.is_empty() {
                         format!("[{}] {}", f.check, f.message)
@@ -824,14 +825,14 @@ impl Admission {
 }
 
 fn check_unit(name: String, rule: &CheckRule) -> Result<CheckUnit, String> {
-    let engine = Engine::new(EngineOptions {
-        only: rule.checks.clone(),
-        ..EngineOptions::default()
+    let scanner = Scanner::new(&ScanConfig {
+        checks: rule.checks.clone(),
+        ..ScanConfig::default()
     })
     .map_err(|e| e.to_string())?;
     Ok(CheckUnit {
         name,
-        engine,
+        scanner,
         action: rule.action,
         namespaces: rule.namespaces.clone(),
         exclude_namespaces: rule.exclude_namespaces.clone(),

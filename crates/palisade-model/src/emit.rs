@@ -1,7 +1,7 @@
 //! A small block-style YAML emitter for `serde_json::Value`, enough for Kubernetes manifests.
 //!
 //! Every scalar re-parses to the value it came from under the Kubernetes decoder's YAML 1.1
-//! rules (the ones `palisade_model` implements): a string is written plain only when it
+//! rules (the ones this crate's loader implements): a string is written plain only when it
 //! cannot be read as anything else (no `yes`, `on`, `0644`, `1e3`, `~`, no indicator
 //! characters); multi-line strings (CEL expressions) become literal block scalars (`|`,
 //! `|-`) when that is exact, and double-quoted strings with escapes otherwise.

@@ -5,6 +5,7 @@
 //! Invariant: nothing here knows about checks or findings; engines depend on this crate,
 //! never the other way round.
 
+pub mod emit;
 pub mod load;
 pub mod node;
 pub mod object;

@@ -7,6 +7,7 @@
 
 pub mod human;
 pub mod json;
+pub mod policyreport;
 pub mod junit;
 pub mod sarif;
 

@@ -29,3 +29,12 @@ pub fn catalog() -> &'static Catalog {
         c
     })
 }
+
+/// Rule ID → the catalog heading it is listed under (PolicyReport results' `category`).
+pub fn categories() -> std::collections::BTreeMap<String, String> {
+    catalog()
+        .entries()
+        .iter()
+        .map(|e| (e.rule.id.clone(), e.category.clone()))
+        .collect()
+}

@@ -80,6 +80,8 @@ pub enum Format {
     Json,
     Sarif,
     Junit,
+    /// wgpolicyk8s.io/v1alpha2 PolicyReports, one per object (Kyverno's layout), as YAML.
+    Policyreport,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

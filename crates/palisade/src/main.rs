@@ -7,10 +7,10 @@ use palisade::{
     admission, compat, detect, netpol, policy, rbac, Cli, ColorChoice, Command, Format, ScanArgs,
     EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS,
 };
-use palisade_checks::engine::EngineOptions;
-use palisade_checks::{config, CheckSettings, Config, Engine, Profile, Severity};
-use palisade_model::{Diagnostic, Level, LoadOptions};
-use palisade_report::{human, json, junit, sarif, Report};
+use palisade_checks::{config, Config, Severity};
+use palisade_model::Level;
+use palisade_report::{human, json, junit, policyreport, sarif};
+use palisade_scan::{ScanConfig, Scanner};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -99,51 +99,29 @@ fn scan(args: ScanArgs) -> Result<u8> {
             None => Config::default(),
         }
     };
-    let mut only = cfg.checks.clone();
-    if !args.checks.is_empty() {
-        only = args.checks.clone();
+    // The file's settings, then the command line's: one ScanConfig for the pipeline.
+    let mut scan_cfg = ScanConfig::from_file(&cfg);
+    if let Some(p) = args.profile {
+        scan_cfg.profile = p;
     }
-    let mut skip = cfg.skip.clone();
-    skip.extend(args.skip.iter().cloned());
-    // RBAC001… (subject-level RBAC risks, palisade-rbac) are selected like checks but are
-    // not in the check registry: patterns only they match go to them, not to the engine.
-    let is_rbac_only = |p: &String| {
-        palisade_checks::engine::resolve(p).is_err()
-            && (rbac::is_risk_pattern(p) || netpol::is_lint_pattern(p))
-    };
-    let only_checks: Vec<String> = only.iter().filter(|p| is_rbac_only(p)).cloned().collect();
-    let skip_checks: Vec<String> = skip.iter().filter(|p| is_rbac_only(p)).cloned().collect();
-    let engine_selects_nothing = !only.is_empty() && only.iter().all(is_rbac_only);
-    let only: Vec<String> = only.into_iter().filter(|p| !is_rbac_only(p)).collect();
-    let skip: Vec<String> = skip.into_iter().filter(|p| !is_rbac_only(p)).collect();
-    let (only_checks, skip_checks) = if only_checks.is_empty() && !only.is_empty() {
-        // Only registry checks were asked for: no RBAC risks.
-        (vec!["-".to_string()], skip_checks)
-    } else {
-        (only_checks, skip_checks)
-    };
-    let engine = match Engine::new(EngineOptions {
-        profile: args.profile.or(cfg.profile).unwrap_or_default(),
-        only,
-        skip,
-        pss_version: args.pss_version.or(cfg.pss_version),
-        severity_overrides: cfg.severity.clone(),
-        settings: CheckSettings {
-            allowed_registries: cfg.registries.clone(),
-        },
-        exemptions: cfg.exemptions.clone(),
-    }) {
-        Ok(e) => e,
+    if !args.checks.is_empty() {
+        scan_cfg.checks = args.checks.clone();
+    }
+    scan_cfg.skip.extend(args.skip.iter().cloned());
+    if args.pss_version.is_some() {
+        scan_cfg.pss_version = args.pss_version;
+    }
+    scan_cfg.policies = args.policy.clone();
+    scan_cfg.template_engine = args.template_engine.template_engine();
+    scan_cfg.max_file_bytes = args.max_file_size.saturating_mul(1024 * 1024);
+    let scanner = match Scanner::new(&scan_cfg) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("palisade: error: {e}");
             return Ok(EXIT_ERROR);
         }
     };
 
-    let load_opts = LoadOptions {
-        max_file_bytes: args.max_file_size.saturating_mul(1024 * 1024),
-        ..LoadOptions::default()
-    };
     let started = std::time::Instant::now();
     let cluster = args.cluster.then(|| palisade_cluster::ClusterOptions {
         context: args.context.clone(),
@@ -151,84 +129,20 @@ fn scan(args: ScanArgs) -> Result<u8> {
         namespace: args.namespace.clone(),
         ..palisade_cluster::ClusterOptions::default()
     });
-    let mut loaded = palisade::load_inputs(&args.paths, cluster.as_ref(), args.max_file_size);
-
+    let loaded = palisade::load_inputs(&args.paths, cluster.as_ref(), args.max_file_size);
+    let (files, objects) = (loaded.files, loaded.objects.len());
+    let subjects = (args.format == Format::Policyreport).then(|| scanner.subjects(&loaded.objects));
     let loaded_at = std::time::Instant::now();
-    let mut result = if engine_selects_nothing {
-        palisade_checks::engine::ScanResult {
-            objects: loaded.objects.len(),
-            ..Default::default()
-        }
-    } else {
-        engine.run(&loaded.objects)
-    };
-    let checks_at = std::time::Instant::now();
-    let mut rules = engine.rules();
-    if !args.policy.is_empty() {
-        let policies = palisade_model::load_paths(&args.policy, &load_opts);
-        loaded.diagnostics.extend(policies.diagnostics);
-        let set = palisade_policy::PolicySet::from_objects(
-            &policies.objects,
-            &palisade_policy::LoadOptions {
-                template_engine: args.template_engine.template_engine(),
-            },
-        );
-        loaded.diagnostics.extend(set.diagnostics.iter().cloned());
-        if set.is_empty() {
-            loaded.diagnostics.push(Diagnostic::new(
-                Level::Error,
-                args.policy
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                0,
-                "--policy: no ValidatingAdmissionPolicy or Gatekeeper ConstraintTemplate found",
-            ));
-        }
-        let scanned = palisade_policy::scan::scan_objects(&set, &loaded.objects);
-        tracing::info!(
-            policies = set.len(),
-            evaluations = scanned.evaluations,
-            findings = scanned.findings.len(),
-            "policies evaluated"
-        );
-        result.findings.extend(scanned.findings);
-        result.diagnostics.extend(scanned.diagnostics);
-        rules.extend(scanned.rules);
-    }
-    let policy_at = std::time::Instant::now();
-    let (mut rbac_at, mut netpol_at) = (policy_at, policy_at);
-    if args.profile.or(cfg.profile).unwrap_or_default() == Profile::All {
-        let (found, rbac_rules) = rbac::scan_findings(&loaded.objects, &only_checks, &skip_checks);
-        result.findings.extend(found);
-        rules.extend(rbac_rules);
-        rbac_at = std::time::Instant::now();
-        let (found, netpol_rules) =
-            netpol::scan_findings(&loaded.objects, &only_checks, &skip_checks);
-        result.findings.extend(found);
-        rules.extend(netpol_rules);
-        netpol_at = std::time::Instant::now();
-    }
+    let (report, phases) = scanner.report(loaded);
     let checked_at = std::time::Instant::now();
     tracing::info!(
-        files = loaded.files,
-        objects = loaded.objects.len(),
+        files,
+        objects,
         load_ms = (loaded_at - started).as_secs_f64() * 1e3,
         check_ms = (checked_at - loaded_at).as_secs_f64() * 1e3,
-        findings = result.findings.len(),
+        findings = report.findings.len(),
         "scanned"
     );
-    let mut report = Report {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        findings: result.findings,
-        diagnostics: loaded.diagnostics,
-        rules,
-        files: loaded.files,
-        objects: result.objects,
-    };
-    report.diagnostics.extend(result.diagnostics);
-    report.sort();
 
     // Diagnostics always go to stderr, whatever the format (machine output stays on stdout).
     let mut stderr = std::io::stderr().lock();
@@ -249,6 +163,14 @@ fn scan(args: ScanArgs) -> Result<u8> {
         Format::Json => json::render(&report),
         Format::Sarif => sarif::render(&report),
         Format::Junit => junit::render(&report),
+        Format::Policyreport => policyreport::render(
+            &report,
+            &policyreport::Options {
+                timestamp: policyreport::Timestamp::now(),
+                categories: palisade::catalog::categories(),
+                subjects: subjects.unwrap_or_default(),
+            },
+        ),
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)
@@ -269,17 +191,17 @@ fn scan(args: ScanArgs) -> Result<u8> {
     );
     // PALISADE_PHASE_TIMES=1: one line of phase times on stderr (scripts/bench-scan.sh).
     if std::env::var_os("PALISADE_PHASE_TIMES").is_some_and(|v| !v.is_empty() && v != "0") {
-        let ms = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64() * 1e3;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         let now = std::time::Instant::now();
         eprintln!(
             "phases: load {:.1} ms, checks {:.1} ms, policy {:.1} ms, rbac {:.1} ms, netpol {:.1} ms, render {:.1} ms, total {:.1} ms ({} objects, {} findings)",
-            ms(started, loaded_at),
-            ms(loaded_at, checks_at),
-            ms(checks_at, policy_at),
-            ms(policy_at, rbac_at),
-            ms(rbac_at, netpol_at),
-            ms(netpol_at, now),
-            ms(started, now),
+            ms(loaded_at - started),
+            ms(phases.checks),
+            ms(phases.policy),
+            ms(phases.source("rbac")),
+            ms(phases.source("netpol")),
+            ms(now - checked_at),
+            ms(now - started),
             report.objects,
             report.findings.len()
         );

@@ -14,14 +14,13 @@
 mod cel;
 mod gatekeeper;
 mod pss;
-mod yaml;
 
 pub use gatekeeper::export_policies;
+pub use palisade_model::emit::{document, to_yaml};
 pub use pss::{
     control_ids, pss_policies, NamespaceSelection, PssExportOptions, PssLevel, ENFORCE_LABEL,
     PSS_VERSION,
 };
-pub use yaml::{document, to_yaml};
 
 use serde_json::{json, Value};
 
