@@ -2,6 +2,10 @@
 //! (`hubble observe -o json`, also the jsonpb `{"flow": …}` wrapping) and Calico flow logs.
 //! Flows are resolved to workloads of the snapshot by pod name, workload name, labels or pod
 //! IP; what cannot be resolved is an external address or is reported, never dropped silently.
+//!
+//! This is the one parser of these formats: [`parse`] gives an [`Event`] with everything a
+//! line says (ports, bytes each way, reply direction, drop reason, every policy named, L7
+//! HTTP and DNS); netpol's analyses read its [`Flow`], palisade-observe's importers the rest.
 
 use crate::conn::Protocol;
 use crate::eval::Endpoint;
@@ -60,6 +64,113 @@ pub struct FlowLog {
     pub skipped: Vec<(usize, String)>,
 }
 
+/// Everything one flow-log line says. `flow` is what netpol's analyses read (its `bytes` and
+/// `packets` are both directions together); the rest is kept for the flow store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub flow: Flow,
+    pub src_port: Option<u16>,
+    /// Source to destination, as the log counts them (0 when the log has no counters).
+    pub bytes_out: u64,
+    pub packets_out: u64,
+    /// Destination to source.
+    pub bytes_in: u64,
+    pub packets_in: u64,
+    /// A packet or message in the reply direction (Hubble `is_reply`): `flow.src` is then the
+    /// server and `flow.port` the client's port.
+    pub reply: bool,
+    /// Why a dropped flow was dropped (Hubble `drop_reason_desc`).
+    pub drop_reason: Option<String>,
+    /// Every policy the log names, in its order (`ns/name`; Calico's `tier|name|action`
+    /// entries as written).
+    pub policies: Vec<String>,
+    /// Which end reported the flow (Calico `reporter`: `src` or `dst`).
+    pub reporter: Option<String>,
+    /// The node that saw it (Hubble `node_name`, Calico `host`).
+    pub node: Option<String>,
+    /// The end of the interval an aggregated line covers (Calico `end_time`).
+    pub end_time: Option<String>,
+    /// Endpoint types as the log names them (Calico `wep`, `hep`, `ns`, `net`).
+    pub src_type: Option<String>,
+    pub dst_type: Option<String>,
+    /// TCP flags of the packet (FIN=1, SYN=2, RST=4, PSH=8, ACK=16, URG=32).
+    pub tcp_flags: u8,
+    /// Connections this line stands for (Calico `num_flows`; 1 for a Hubble event).
+    pub connections: u64,
+    /// L7 event kind (Hubble `l7.type`: `REQUEST`, `RESPONSE`, `SAMPLE`).
+    pub l7_type: Option<String>,
+    pub latency_ns: Option<u64>,
+    pub http: Option<Http>,
+    pub dns: Option<Dns>,
+}
+
+/// An HTTP request or response of an L7 flow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Http {
+    pub method: Option<String>,
+    pub url: Option<String>,
+    pub protocol: Option<String>,
+    pub code: Option<u16>,
+}
+
+/// A DNS request or response of an L7 flow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dns {
+    pub query: String,
+    pub ips: Vec<String>,
+    pub ttl: u32,
+    pub cnames: Vec<String>,
+    /// The response code (RFC 1035 numbers); absent on requests.
+    pub rcode: Option<u32>,
+    pub qtypes: Vec<String>,
+}
+
+impl Event {
+    fn new(flow: Flow) -> Event {
+        Event {
+            flow,
+            src_port: None,
+            bytes_out: 0,
+            packets_out: 0,
+            bytes_in: 0,
+            packets_in: 0,
+            reply: false,
+            drop_reason: None,
+            policies: Vec::new(),
+            reporter: None,
+            node: None,
+            end_time: None,
+            src_type: None,
+            dst_type: None,
+            tcp_flags: 0,
+            connections: 1,
+            l7_type: None,
+            latency_ns: None,
+            http: None,
+            dns: None,
+        }
+    }
+}
+
+/// Detects the format of a parsed line (Hubble, Calico, else Palisade).
+pub fn detect_format(v: &Value) -> Format {
+    detect(v)
+}
+
+/// Parses one line already read as JSON. `Ok(None)`: a line that is no layer-4 flow (an
+/// ICMP or non-IP event, a Hubble node or lost-events message).
+pub fn parse(v: &Value, format: Format) -> Result<Option<Event>, String> {
+    let fmt = match format {
+        Format::Auto => detect(v),
+        f => f,
+    };
+    match fmt {
+        Format::Palisade | Format::Auto => palisade(v),
+        Format::Hubble => hubble(v),
+        Format::Calico => calico(v),
+    }
+}
+
 /// Reads a flow log (one JSON object a line; blank lines ignored).
 pub fn read(text: &str, format: Format) -> FlowLog {
     let mut log = FlowLog::default();
@@ -76,21 +187,13 @@ pub fn read(text: &str, format: Format) -> FlowLog {
                 continue;
             }
         };
-        let fmt = match format {
-            Format::Auto => detect(&v),
-            f => f,
-        };
-        let r = match fmt {
-            Format::Palisade | Format::Auto => palisade(&v),
-            Format::Hubble => hubble(&v),
-            Format::Calico => calico(&v),
-        };
-        match r {
-            Ok(Some(mut f)) => {
+        match parse(&v, format) {
+            Ok(Some(e)) if !e.reply => {
+                let mut f = e.flow;
                 f.line = n;
                 log.flows.push(f);
             }
-            Ok(None) => log.skipped.push((
+            Ok(_) => log.skipped.push((
                 n,
                 "not a layer-4 request flow (reply or non-TCP/UDP/SCTP event)".into(),
             )),
@@ -184,7 +287,7 @@ fn labels_from(v: Option<&Value>) -> Option<Labels> {
 }
 
 /// Palisade's schema (see docs/netpol.md).
-fn palisade(v: &Value) -> Result<Option<Flow>, String> {
+fn palisade(v: &Value) -> Result<Option<Event>, String> {
     let end = |k: &str| -> Result<FlowEnd, String> {
         let e = v.get(k).ok_or(format!("missing {k:?}"))?;
         if !e.is_object() {
@@ -209,32 +312,44 @@ fn palisade(v: &Value) -> Result<Option<Flow>, String> {
         Some("denied") | Some("deny") | Some("dropped") => Some(Verdict::Denied),
         Some(other) => return Err(format!("unknown verdict {other:?} (allowed or denied)")),
     };
-    Ok(Some(Flow {
+    let bytes = u(v, "bytes").unwrap_or(0);
+    let packets = u(v, "packets").unwrap_or(0);
+    let mut e = Event::new(Flow {
         time: s(v, "time"),
         src: end("src")?,
         dst: end("dst")?,
         protocol: proto_of(v.get("protocol").unwrap_or(&Value::Null))?,
         port: port_of(u(v, "port"))?,
-        bytes: u(v, "bytes").unwrap_or(0),
-        packets: u(v, "packets").unwrap_or(0),
+        bytes,
+        packets,
         verdict,
         policy: s(v, "policy"),
         line: 0,
-    }))
+    });
+    e.bytes_out = bytes;
+    e.packets_out = packets;
+    e.policies = e.flow.policy.iter().cloned().collect();
+    Ok(Some(e))
 }
 
-/// Cilium Hubble flow (`hubble observe -o json`).
-fn hubble(v: &Value) -> Result<Option<Flow>, String> {
-    let f = v.get("flow").unwrap_or(v);
-    if f.get("is_reply").and_then(Value::as_bool) == Some(true) {
-        return Ok(None);
+/// Cilium Hubble flow: `hubble observe -o json` (the Flow), `-o jsonpb` and the exporter's
+/// files (a GetFlowsResponse: `{"flow": …, "node_name": …, "time": …}`). Field names are the
+/// proto names of Cilium's api/v1/flow/flow.proto, as Hubble prints them.
+fn hubble(v: &Value) -> Result<Option<Event>, String> {
+    let f = match v.get("flow") {
+        Some(f) => f,
+        None if v.get("node_status").is_some() || v.get("lost_events").is_some() => {
+            return Ok(None)
+        }
+        None => v,
+    };
+    if !f.is_object() {
+        return Err("\"flow\" is not an object".into());
     }
     let Some(l4) = f.get("l4") else {
         return Ok(None);
     };
     let (protocol, body) = if let Some(b) = l4.get("TCP") {
-        // Only connection openings describe a request direction; other TCP packets of the
-        // same connection are counted with it.
         (Protocol::Tcp, b)
     } else if let Some(b) = l4.get("UDP") {
         (Protocol::Udp, b)
@@ -245,7 +360,7 @@ fn hubble(v: &Value) -> Result<Option<Flow>, String> {
     };
     let port = port_of(u(body, "destination_port"))?;
     let end = |k: &str, ipk: &str| -> FlowEnd {
-        let e = f.get(k).cloned().unwrap_or(Value::Null);
+        let e = f.get(k).unwrap_or(&Value::Null);
         let workload = e
             .get("workloads")
             .and_then(Value::as_array)
@@ -253,13 +368,13 @@ fn hubble(v: &Value) -> Result<Option<Flow>, String> {
             .and_then(|w| {
                 let name = w.get("name")?.as_str()?;
                 Some(match w.get("kind").and_then(Value::as_str) {
-                    Some(kind) => format!("{kind}/{name}"),
-                    None => name.to_string(),
+                    Some(kind) if !kind.is_empty() => format!("{kind}/{name}"),
+                    _ => name.to_string(),
                 })
             });
         FlowEnd {
-            namespace: s(&e, "namespace"),
-            pod: s(&e, "pod_name"),
+            namespace: s(e, "namespace"),
+            pod: s(e, "pod_name"),
             workload,
             labels: labels_from(e.get("labels")).filter(|l| !l.is_empty()),
             ip: f.get("IP").and_then(|ip| s(ip, ipk)),
@@ -272,7 +387,7 @@ fn hubble(v: &Value) -> Result<Option<Flow>, String> {
         Some("DROPPED") | Some("ERROR") => Some(Verdict::Denied),
         _ => None,
     };
-    let policy = [
+    let policies: Vec<String> = [
         "egress_allowed_by",
         "ingress_allowed_by",
         "egress_denied_by",
@@ -284,13 +399,40 @@ fn hubble(v: &Value) -> Result<Option<Flow>, String> {
     .filter_map(|p| {
         let name = p.get("name")?.as_str()?;
         Some(match p.get("namespace").and_then(Value::as_str) {
-            Some(ns) => format!("{ns}/{name}"),
-            None => name.to_string(),
+            Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+            _ => name.to_string(),
         })
     })
-    .next();
-    Ok(Some(Flow {
-        time: s(f, "time"),
+    .collect();
+    // The deciding policy: a denying one for a drop, else the first allowing one.
+    let denied_by = ["egress_denied_by", "ingress_denied_by"]
+        .iter()
+        .filter_map(|k| f.get(*k).and_then(Value::as_array))
+        .map(Vec::len)
+        .sum::<usize>();
+    let allowed_by = policies.len() - denied_by;
+    let policy = if verdict == Some(Verdict::Denied) && denied_by > 0 {
+        policies.get(allowed_by).cloned()
+    } else {
+        policies.first().cloned()
+    };
+    let mut flags = 0u8;
+    if let Some(fl) = body.get("flags") {
+        for (bit, name) in [
+            (1, "FIN"),
+            (2, "SYN"),
+            (4, "RST"),
+            (8, "PSH"),
+            (16, "ACK"),
+            (32, "URG"),
+        ] {
+            if fl.get(name).and_then(Value::as_bool) == Some(true) {
+                flags |= bit;
+            }
+        }
+    }
+    let mut e = Event::new(Flow {
+        time: s(f, "time").or_else(|| s(v, "time")),
         src: end("source", "source"),
         dst: end("destination", "destination"),
         protocol,
@@ -300,11 +442,73 @@ fn hubble(v: &Value) -> Result<Option<Flow>, String> {
         verdict,
         policy,
         line: 0,
-    }))
+    });
+    e.reply = match f.get("is_reply") {
+        Some(Value::Bool(b)) => *b,
+        _ => f.get("reply").and_then(Value::as_bool) == Some(true),
+    };
+    e.src_port = u(body, "source_port").and_then(|p| u16::try_from(p).ok());
+    e.packets_out = 1;
+    e.tcp_flags = flags;
+    e.policies = policies;
+    e.drop_reason = s(f, "drop_reason_desc")
+        .filter(|r| r != "DROP_REASON_UNKNOWN")
+        .or_else(|| {
+            u(f, "drop_reason")
+                .filter(|&n| n != 0)
+                .map(|n| format!("drop reason {n}"))
+        });
+    e.node = s(f, "node_name").or_else(|| s(v, "node_name"));
+    if let Some(l7) = f.get("l7") {
+        e.l7_type = s(l7, "type");
+        e.latency_ns = u(l7, "latency_ns").filter(|&n| n > 0);
+        if let Some(h) = l7.get("http") {
+            e.http = Some(Http {
+                method: s(h, "method"),
+                url: s(h, "url"),
+                protocol: s(h, "protocol"),
+                code: u(h, "code")
+                    .filter(|&c| c > 0)
+                    .and_then(|c| u16::try_from(c).ok()),
+            });
+        }
+        if let Some(d) = l7.get("dns") {
+            let strs = |k: &str| -> Vec<String> {
+                d.get(k)
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let response = e.l7_type.as_deref() == Some("RESPONSE");
+            e.dns = Some(Dns {
+                query: s(d, "query").unwrap_or_default(),
+                ips: strs("ips"),
+                ttl: u(d, "ttl").and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
+                cnames: strs("cnames"),
+                // proto3 leaves a zero rcode out: a response without one is NOERROR.
+                rcode: if response {
+                    Some(
+                        u(d, "rcode")
+                            .and_then(|c| u32::try_from(c).ok())
+                            .unwrap_or(0),
+                    )
+                } else {
+                    None
+                },
+                qtypes: strs("qtypes"),
+            });
+        }
+    }
+    Ok(Some(e))
 }
 
 /// Calico flow log record (Calico Enterprise / Cloud `flows` JSON).
-fn calico(v: &Value) -> Result<Option<Flow>, String> {
+fn calico(v: &Value) -> Result<Option<Event>, String> {
     let end = |p: &str| -> FlowEnd {
         let ty = s(v, &format!("{p}_type")).unwrap_or_default();
         let name = s(v, &format!("{p}_name"));
@@ -330,27 +534,56 @@ fn calico(v: &Value) -> Result<Option<Flow>, String> {
         Some("deny") => Some(Verdict::Denied),
         _ => None,
     };
-    let bytes = u(v, "bytes_in").unwrap_or(0) + u(v, "bytes_out").unwrap_or(0);
-    let packets = u(v, "packets_in").unwrap_or(0) + u(v, "packets_out").unwrap_or(0);
-    let policy = v
+    let (bytes_in, bytes_out) = (
+        u(v, "bytes_in").unwrap_or(0),
+        u(v, "bytes_out").unwrap_or(0),
+    );
+    let (packets_in, packets_out) = (
+        u(v, "packets_in").unwrap_or(0),
+        u(v, "packets_out").unwrap_or(0),
+    );
+    let policies: Vec<String> = v
         .get("policies")
         .and_then(|p| p.get("all_policies").or_else(|| p.get("enforced_policies")))
         .and_then(Value::as_array)
-        .and_then(|a| a.first())
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok(Some(Flow {
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let reporter = s(v, "reporter");
+    let mut e = Event::new(Flow {
         time: s(v, "start_time").or_else(|| s(v, "end_time")),
         src: end("source"),
         dst: end("dest"),
         protocol,
         port,
-        bytes,
-        packets,
+        bytes: bytes_in + bytes_out,
+        packets: packets_in + packets_out,
         verdict,
-        policy,
+        policy: policies.first().cloned(),
         line: 0,
-    }))
+    });
+    // Counters are the reporting endpoint's: `out` is what the source sent when the source
+    // reports, what the destination sent when the destination reports.
+    if reporter.as_deref() == Some("dst") {
+        (e.bytes_out, e.bytes_in) = (bytes_in, bytes_out);
+        (e.packets_out, e.packets_in) = (packets_in, packets_out);
+    } else {
+        (e.bytes_out, e.bytes_in) = (bytes_out, bytes_in);
+        (e.packets_out, e.packets_in) = (packets_out, packets_in);
+    }
+    e.src_port = u(v, "source_port").and_then(|p| u16::try_from(p).ok());
+    e.policies = policies;
+    e.reporter = reporter;
+    e.node = s(v, "host");
+    e.end_time = s(v, "end_time");
+    e.src_type = s(v, "source_type");
+    e.dst_type = s(v, "dest_type");
+    e.connections = u(v, "num_flows").unwrap_or(1);
+    Ok(Some(e))
 }
 
 /// Maps flow ends to endpoints of the snapshot.

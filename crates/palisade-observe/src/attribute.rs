@@ -159,8 +159,12 @@ impl<'a> Attribution<'a> {
                 e.labels = p.labels.clone();
                 p.index
             }
+            // An address the snapshot does not know: an imported record keeps the names
+            // its source gave it; a bare address is external.
             None => {
-                e.kind = EndpointKind::External;
+                if e.namespace.is_none() && e.workload.is_none() {
+                    e.kind = EndpointKind::External;
+                }
                 None
             }
         }

@@ -8,11 +8,14 @@
 //! - [`attribute`]: workloads, Services, nodes and policy verdicts from a snapshot.
 //! - [`sensor`]: the pipeline from frames to records. [`live`]: capture on interfaces.
 //! - [`example`]: the example capture the README uses.
+//! - [`import`]: Hubble, Calico, Inspektor Gadget and CoreDNS logs (and Hubble's gRPC API)
+//!   as records.
 
 pub mod attribute;
 pub mod dns;
 pub mod example;
 pub mod flow;
+pub mod import;
 pub mod l7;
 pub mod live;
 pub mod packet;

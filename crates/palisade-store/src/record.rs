@@ -194,6 +194,10 @@ pub struct FlowRecord {
     /// The policy the source names as deciding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// Every policy the source names for the flow (Hubble's allowed-by/denied-by lists,
+    /// Calico's `all_policies`), in its order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_reason: Option<String>,
     /// The verdict the current policies imply (palisade-netpol), when a snapshot was given.
