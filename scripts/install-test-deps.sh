@@ -26,6 +26,8 @@ need tshark tshark
 need ip iproute2
 need_file /usr/include/pcap/pcap.h libpcap-dev
 need_file /usr/share/publicsuffix/public_suffix_list.dat publicsuffix
+# the ClickHouse store backend: its tests start their own server (sbin: not on a user's PATH)
+need_file /usr/sbin/clickhouse-server clickhouse-server
 
 if [ "${#missing_pkgs[@]}" -gt 0 ]; then
   echo "installing test dependencies (Debian): ${missing_pkgs[*]}"

@@ -546,7 +546,7 @@ pub fn run_size_retention(store: &mut dyn Store) {
         )
         .expect("retain by size");
     assert!(rep.bytes_after <= budget, "{rep:?} budget {budget}");
-    assert!(rep.hour_rows_deleted > 0);
+    assert!(rep.hour_rows_deleted > 0, "{rep:?} before {before:?}");
     let left = store
         .flows(&Filter {
             since: T0,
