@@ -67,6 +67,8 @@ pub struct FeedSpec {
     /// Minimum seconds between two fetches of a URL.
     pub period_s: u64,
     pub headers: Vec<Header>,
+    /// `format: taxii`: the URL is a TAXII 2.1 server (the objects are STIX).
+    pub taxii: bool,
     /// `file:line` of the definition.
     pub origin: String,
 }
@@ -280,6 +282,7 @@ pub fn parse_config(text: &str, file: &Path) -> (Vec<FeedSpec>, Vec<Diagnostic>)
                 content,
                 period_s,
                 headers,
+                taxii: fmt_name.eq_ignore_ascii_case("taxii"),
                 origin: format!("{fname}:{line}"),
             });
         }
@@ -362,6 +365,7 @@ pub fn from_global_threat_feed(
         content,
         period_s,
         headers,
+        taxii: false,
         origin: format!("{file}:{}", o.line),
     }))
 }
