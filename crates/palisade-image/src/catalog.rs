@@ -38,7 +38,8 @@ pub fn wants(path: &str, mode: u32, size: u64) -> bool {
         || b == "Cargo.lock"
         || b == "go.mod"
         || (b == "pom.properties" && path.contains("META-INF/maven/"))
-        || is_secret_file(path);
+        || is_secret_file(path)
+        || is_java_archive(path);
     if text {
         return size <= MAX_TEXT;
     }
@@ -58,6 +59,10 @@ fn is_node_module_manifest(path: &str) -> bool {
         [s, _, "package.json"] => s.starts_with('@'),
         _ => false,
     }
+}
+
+fn is_java_archive(path: &str) -> bool {
+    path.ends_with(".jar") || path.ends_with(".war") || path.ends_with(".ear")
 }
 
 /// Files that commonly hold credentials and are searched with the PAL301/302 detectors.
@@ -93,6 +98,10 @@ pub fn analyze(path: &str, data: &[u8]) -> FileFacts {
     let b = base(path);
     if data.starts_with(b"\x7fELF") || data.starts_with(b"MZ") || data.starts_with(&[0xcf, 0xfa]) {
         go_binary(path, data, &mut f);
+        return f;
+    }
+    if is_java_archive(path) && data.starts_with(b"PK") {
+        java_archive(path, data, 0, &mut f);
         return f;
     }
     if b == "rpmdb.sqlite" {
@@ -515,6 +524,64 @@ pub fn pom_properties(path: &str, text: &str, f: &mut FileFacts) {
         _ => f.errors.push(format!(
             "{path}:1: pom.properties without groupId, artifactId and version"
         )),
+    }
+}
+
+/// A Java archive: every `META-INF/maven/<group>/<artifact>/pom.properties`, else the
+/// `MANIFEST.MF` (`Implementation-Vendor-Id`/`Bundle-SymbolicName`, `Implementation-Version`);
+/// nested archives (`BOOT-INF/lib/*.jar`, `WEB-INF/lib/*.jar`) one level down.
+pub fn java_archive(path: &str, data: &[u8], depth: usize, f: &mut FileFacts) {
+    let mut manifest = None;
+    let mut found = false;
+    let mut nested: Vec<(String, Vec<u8>)> = Vec::new();
+    let r = crate::zip::for_each_entry(data, path, &mut |name, d| {
+        if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
+            let mut g = FileFacts::default();
+            pom_properties(
+                &format!("{path}!{name}"),
+                &String::from_utf8_lossy(d),
+                &mut g,
+            );
+            found |= !g.packages.is_empty();
+            for mut p in g.packages {
+                p.path = path.to_string();
+                f.packages.push(p);
+            }
+        } else if name == "META-INF/MANIFEST.MF" {
+            manifest = Some(String::from_utf8_lossy(d).into_owned());
+        } else if depth == 0 && is_java_archive(name) {
+            nested.push((name.to_string(), d.to_vec()));
+        }
+    });
+    if let Err(e) = r {
+        f.errors.push(e);
+        return;
+    }
+    if !found {
+        if let Some(m) = manifest {
+            let st = stanzas(&m)
+                .into_iter()
+                .next()
+                .map(|s| s.1)
+                .unwrap_or_default();
+            let artifact = field(&st, "Bundle-SymbolicName")
+                .or(field(&st, "Implementation-Title"))
+                .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
+            let version = field(&st, "Implementation-Version").or(field(&st, "Bundle-Version"));
+            if let (Some(a), Some(v)) = (artifact, version) {
+                let name = match field(&st, "Implementation-Vendor-Id") {
+                    Some(g) if !a.contains(':') => format!("{g}:{a}"),
+                    _ => a,
+                };
+                f.packages.push(pkg(PkgKind::Maven, &name, v, path));
+            }
+        }
+    }
+    for (name, d) in nested {
+        let mut g = FileFacts::default();
+        java_archive(&format!("{path}!{name}"), &d, depth + 1, &mut g);
+        f.packages.extend(g.packages);
+        f.errors.extend(g.errors);
     }
 }
 

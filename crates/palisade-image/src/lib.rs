@@ -10,13 +10,20 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod db;
 pub mod digest;
 pub mod fs;
+pub mod harden;
 pub mod layer;
+pub mod matcher;
 pub mod model;
+pub mod osv;
 pub mod rpm;
+pub mod sbom;
 pub mod source;
 pub mod version;
+pub mod vex;
+pub mod zip;
 
 pub use cache::Cache;
 pub use digest::Digest;
