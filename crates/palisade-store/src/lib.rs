@@ -31,11 +31,11 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 /// `clickhouse` feature), else a SQLite file. `create`: a missing SQLite file is created
 /// (writers); readers get a clear error instead.
 pub fn open(
-    location: &str,
+    path: &std::path::Path,
     retention: Retention,
     create: bool,
 ) -> Result<Box<dyn Store>, StoreError> {
-    if location.starts_with("clickhouse://") {
+    if let Some(location) = path.to_str().filter(|l| l.starts_with("clickhouse://")) {
         #[cfg(feature = "clickhouse")]
         {
             let opts = clickhouse::ClickhouseOptions { retention };
@@ -48,7 +48,6 @@ pub fn open(
             "{location}: this palisade was built without the clickhouse feature"
         )));
     }
-    let path = std::path::Path::new(location);
     if !create && !path.exists() {
         return Err(StoreError::Backend {
             path: path.to_path_buf(),

@@ -213,7 +213,7 @@ fn an_unreachable_server_is_a_clear_error() {
 #[test]
 fn open_picks_the_backend_by_url() {
     let Some(s) = server() else { return };
-    let mut st = palisade_store::open(&s.url("byurl"), Default::default(), true).unwrap();
+    let mut st = palisade_store::open(s.url("byurl").as_ref(), Default::default(), true).unwrap();
     testsuite::load(st.as_mut());
     assert_eq!(st.stats().unwrap().batches, 2);
 }

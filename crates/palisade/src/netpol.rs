@@ -185,8 +185,9 @@ struct FlowArgs {
     flows: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "auto")]
     flow_format: FlowFormatArg,
-    /// Read the flows from a flow store (`observe sensor --store`) instead of a log.
-    #[arg(long, value_name = "PATH", conflicts_with = "flows")]
+    /// Read the flows from a flow store (`observe sensor --store`: a SQLite file or a
+    /// clickhouse:// URL) instead of a log.
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "flows")]
     from_store: Option<PathBuf>,
     /// With --from-store: start of the range (15m, 2h, 7d or RFC 3339; default: all).
     #[arg(long, value_name = "DURATION|TIME", requires = "from_store")]

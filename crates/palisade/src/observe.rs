@@ -13,10 +13,7 @@ use palisade_observe::sensor::{read_file, Attributed};
 use palisade_store::ingest::{Ingest, IngestOptions};
 use palisade_store::psl::SuffixList;
 use palisade_store::query::{Filter, StoreStats};
-use palisade_store::{
-    DnsRecord, EndpointKind, FlowRecord, Scope, Security, SqliteOptions, SqliteStore, Store,
-    Verdict,
-};
+use palisade_store::{DnsRecord, EndpointKind, FlowRecord, Scope, Security, Store, Verdict};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -64,8 +61,9 @@ struct SensorArgs {
     /// Manifests of the cluster (pods with IPs, Services, Nodes, policies) for attribution.
     #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
-    /// Write records to this SQLite flow store instead of standard output.
-    #[arg(long, value_name = "PATH")]
+    /// Write records to this flow store instead of standard output: a SQLite file, or
+    /// clickhouse://[user[:password]@]host[:port][/database] (HTTP port).
+    #[arg(long, value_name = "PATH|URL")]
     store: Option<PathBuf>,
     /// A flow idle this long is flushed.
     #[arg(long, value_name = "DURATION", default_value = "60s")]
@@ -129,8 +127,8 @@ struct QueryArgs {
     /// What to list.
     #[arg(value_enum)]
     what: QueryKind,
-    /// The flow store (SQLite file written by `observe sensor --store`).
-    #[arg(long, value_name = "PATH")]
+    /// The flow store `observe sensor --store` writes: a SQLite file or a clickhouse:// URL.
+    #[arg(long, value_name = "PATH|URL")]
     store: PathBuf,
     /// Start of the range: a duration before now (15m, 2h, 7d) or an RFC 3339 time.
     /// Default: all retained history.
@@ -415,9 +413,9 @@ fn sensor(a: SensorArgs) -> Result<u8> {
     let mut table = FlowTable::new(cfg);
     let ingest = match &a.store {
         Some(p) => {
-            let store = SqliteStore::open(p, &SqliteOptions::default())?;
+            let store = palisade_store::open(p, Default::default(), true)?;
             Some(Ingest::start(
-                Box::new(store),
+                store,
                 SuffixList::system(),
                 IngestOptions::default(),
             ))
@@ -584,11 +582,8 @@ fn filter_of(a: &QueryArgs, now: i64) -> Result<Filter> {
     })
 }
 
-fn open_store(p: &Path) -> Result<SqliteStore> {
-    if !p.exists() {
-        anyhow::bail!("{}: no such flow store", p.display());
-    }
-    Ok(SqliteStore::open(p, &SqliteOptions::default())?)
+fn open_store(p: &Path) -> Result<Box<dyn Store>> {
+    Ok(palisade_store::open(p, Default::default(), false)?)
 }
 
 fn time(ms: i64) -> String {
