@@ -19,6 +19,7 @@ need_file() { # need_file PATH DEBIAN_PACKAGE
 }
 
 need promtool prometheus # the admission and detect tests lint /metrics with `promtool check metrics`
+need kubectl kubectl # the install test renders deploy/ with `kubectl kustomize`
 # observe: live capture links libpcap (build time too); tshark is the reference for packet
 # counts and DNS names; ip makes the netns capture test's namespaces; publicsuffix gives
 # registered domains.

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod checks;
 pub mod compat;
 pub mod detect;
+pub mod install;
 pub mod netpol;
 pub mod node;
 pub mod observe;
@@ -72,6 +73,9 @@ pub enum Command {
     /// CIS Kubernetes Benchmark checks for nodes and the control plane, kube-bench check files,
     /// and audit policy, encryption at rest, CoreDNS, metadata-reachability and end-of-life analyses.
     Node(node::NodeArgs),
+    /// The manifests that run Palisade in a cluster (admission webhook, audit receiver,
+    /// PolicyReport controller, node checks, flow sensor), for `kubectl apply -f -`.
+    Install(install::InstallArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

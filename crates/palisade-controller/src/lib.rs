@@ -1,0 +1,4 @@
+//! Palisade in the cluster: `install` (the manifests of every component) and the
+//! PolicyReport controller.
+
+pub mod install;
