@@ -14,6 +14,8 @@
 
 mod convert;
 mod dnslog;
+#[cfg(feature = "hubble-grpc")]
+pub mod grpc;
 
 use crate::flow::Sink;
 use palisade_netpol::flows;
