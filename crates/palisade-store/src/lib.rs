@@ -13,6 +13,8 @@
 pub mod aggregate;
 #[cfg(feature = "clickhouse")]
 pub mod clickhouse;
+#[cfg(feature = "clickhouse")]
+pub mod clickhouse_server;
 pub mod ingest;
 pub mod psl;
 pub mod query;
