@@ -101,8 +101,9 @@ struct RuleArgs {
     min_priority: Priority,
 }
 
+// Alert outputs (also used by `threat`: one alert pipeline).
 #[derive(Args, Debug)]
-struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Output format.
     #[arg(
         long,
@@ -129,7 +130,7 @@ struct OutputArgs {
     rate_burst: f64,
     /// The hostname in alerts [default: this machine's].
     #[arg(long)]
-    hostname: Option<String>,
+    pub(crate) hostname: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -267,7 +268,7 @@ fn compile_rules(set: &RuleSet) -> (Engine, bool) {
     (engine, errors)
 }
 
-fn hostname(h: &Option<String>) -> String {
+pub(crate) fn hostname(h: &Option<String>) -> String {
     h.clone()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .or_else(|| {
@@ -278,7 +279,7 @@ fn hostname(h: &Option<String>) -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-struct Outputs {
+pub(crate) struct Outputs {
     format: Format,
     writer: Mutex<Box<dyn Write + Send>>,
     http: Option<HttpOutput>,
@@ -289,7 +290,7 @@ struct Outputs {
 }
 
 impl Outputs {
-    fn new(o: &OutputArgs, buffered: bool) -> Result<Outputs> {
+    pub(crate) fn new(o: &OutputArgs, buffered: bool) -> Result<Outputs> {
         let writer: Box<dyn Write + Send> = match &o.output_file {
             Some(p) => Box::new(
                 std::fs::OpenOptions::new()
@@ -320,7 +321,7 @@ impl Outputs {
             buffered,
         })
     }
-    fn emit(&self, a: Alert) {
+    pub(crate) fn emit(&self, a: Alert) {
         if let Some(l) = &self.limiter {
             if let Ok(mut l) = l.lock() {
                 if !l.allow(&a.rule) {
@@ -347,7 +348,7 @@ impl Outputs {
         }
     }
 
-    fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         let mut notes = Vec::new();
         if let Ok(mut w) = self.writer.lock() {
             let _ = w.flush();

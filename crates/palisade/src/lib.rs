@@ -21,6 +21,7 @@ pub mod observe;
 pub mod paths;
 pub mod policy;
 pub mod rbac;
+pub mod threat;
 
 /// Exit code: no finding at or over the threshold, no input error.
 pub const EXIT_CLEAN: u8 = 0;
@@ -73,6 +74,10 @@ pub enum Command {
     /// CIS Kubernetes Benchmark checks for nodes and the control plane, kube-bench check files,
     /// and audit policy, encryption at rest, CoreDNS, metadata-reachability and end-of-life analyses.
     Node(node::NodeArgs),
+    /// Threat defense: IP and domain feeds (STIX/TAXII, Calico GlobalThreatFeed), matching of
+    /// flows and DNS live or over stored history, DGA/tunnelling/NXDOMAIN detection,
+    /// behaviour baselines, canary resources and blocking policy.
+    Threat(threat::ThreatArgs),
     /// The manifests that run Palisade in a cluster (admission webhook, audit receiver,
     /// PolicyReport controller, node checks, flow sensor), for `kubectl apply -f -`.
     Install(install::InstallArgs),

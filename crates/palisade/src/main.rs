@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::Paths(args) => palisade::paths::run(args),
         Command::Observe(args) => palisade::observe::run(args),
         Command::Node(args) => palisade::node::run(args),
+        Command::Threat(args) => palisade::threat::run(args),
         Command::Install(args) => palisade::install::run(args),
     };
     match result {
