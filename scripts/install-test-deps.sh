@@ -25,6 +25,11 @@ need kubectl kubectl # the install test renders deploy/ with `kubectl kustomize`
 # registered domains.
 need tshark tshark
 need ip iproute2
+# console: the build bundles the front-end with npm (node, npm); the browser test drives
+# Debian's Chromium headless through playwright-core (installed by npm ci, no browser download).
+need node nodejs
+need npm npm
+need chromium chromium
 need_file /usr/include/pcap/pcap.h libpcap-dev
 need_file /usr/share/publicsuffix/public_suffix_list.dat publicsuffix
 # the ClickHouse store backend: its tests start their own server (sbin: not on a user's PATH)

@@ -31,6 +31,9 @@ enum ObserveCommand {
     Sensor(SensorArgs),
     /// Query the flow store: flows, top talkers, the service graph, DNS, new edges, denials.
     Query(QueryArgs),
+    /// Serve the console and its JSON API over the flow store (the service graph, flows, DNS,
+    /// alerts, explain/recommend/impact with a snapshot) and Prometheus metrics.
+    Serve(ServeArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -189,10 +192,45 @@ struct QueryArgs {
     output_file: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// The flow store (written by `observe sensor --store` or `observe import --store`).
+    #[arg(long, value_name = "PATH")]
+    store: PathBuf,
+    /// Manifests of the cluster, for explain, recommend, impact and the policies of a workload.
+    #[arg(long, value_name = "PATH")]
+    snapshot: Vec<PathBuf>,
+    /// Detect alerts (JSON lines of `palisade detect run -o json`) for the alert timeline.
+    #[arg(long, value_name = "FILE")]
+    alerts: Option<PathBuf>,
+    /// Address to listen on (localhost only by default).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7480")]
+    listen: std::net::SocketAddr,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); default plain HTTP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+fn serve(a: ServeArgs) -> Result<u8> {
+    palisade_console::cli::run(palisade_console::cli::ServeConfig {
+        store: open_store(&a.store)?,
+        snapshot: a.snapshot,
+        alerts: a.alerts,
+        options: palisade_console::ServeOptions {
+            listen: a.listen,
+            tls: a.tls_cert.zip(a.tls_key),
+        },
+    })
+}
+
 pub fn run(args: ObserveArgs) -> Result<u8> {
     match args.command {
         ObserveCommand::Sensor(a) => sensor(a),
         ObserveCommand::Query(a) => query(a),
+        ObserveCommand::Serve(a) => serve(a),
     }
 }
 
