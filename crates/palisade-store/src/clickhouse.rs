@@ -13,6 +13,7 @@
 //! call it from a plain thread (the ingest writer, `spawn_blocking`), not from async code.
 
 use crate::aggregate::{bucket, Batch, DnsCounts, End, FlowCounts, DAY_MS};
+pub use crate::location::ClickhouseUrl;
 use crate::query::{
     day_cut, Dialect, DnsRow, DomainRow, EdgeRow, Filter, GraphEdge, PolicyRow, Result, Retention,
     RetentionReport, Sql, SqlValue, Store, StoreError, StoreStats, Talker, ROLLUPS,
@@ -22,78 +23,6 @@ use ::clickhouse::{Client, Row};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Where a ClickHouse store lives: `clickhouse://[user[:password]@]host[:port][/database]`
-/// (HTTP port, 8123 by default; database `palisade` by default).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClickhouseUrl {
-    /// `http://host:port`
-    pub http: String,
-    pub database: String,
-    pub user: Option<String>,
-    pub password: Option<String>,
-}
-
-impl ClickhouseUrl {
-    pub fn parse(url: &str) -> std::result::Result<ClickhouseUrl, String> {
-        let rest = url
-            .strip_prefix("clickhouse://")
-            .ok_or_else(|| format!("{url}: a ClickHouse store URL starts with clickhouse://"))?;
-        let (auth, rest) = match rest.rsplit_once('@') {
-            Some((a, r)) => (Some(a), r),
-            None => (None, rest),
-        };
-        let (hostport, database) = match rest.split_once('/') {
-            Some((h, d)) => (h, d.trim_end_matches('/')),
-            None => (rest, ""),
-        };
-        if hostport.is_empty() {
-            return Err(format!("{url}: no host"));
-        }
-        let hostport = if hostport.starts_with('[') {
-            // [v6]:port or [v6]
-            match hostport.rsplit_once("]:") {
-                Some((_, p)) if p.parse::<u16>().is_ok() => hostport.to_string(),
-                Some(_) => return Err(format!("{url}: the port is not a number")),
-                None => format!("{hostport}:8123"),
-            }
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((_, p)) if p.parse::<u16>().is_err() => {
-                    return Err(format!("{url}: the port is not a number"))
-                }
-                Some(_) => hostport.to_string(),
-                None => format!("{hostport}:8123"),
-            }
-        };
-        let database = if database.is_empty() {
-            "palisade"
-        } else {
-            database
-        };
-        if !database
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(format!(
-                "{url}: the database name may hold letters, digits and _ only"
-            ));
-        }
-        let (user, password) = match auth {
-            None => (None, None),
-            Some(a) => match a.split_once(':') {
-                Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
-                None => (Some(a.to_string()), None),
-            },
-        };
-        Ok(ClickhouseUrl {
-            http: format!("http://{hostport}"),
-            database: database.to_string(),
-            user,
-            password,
-        })
-    }
-}
 
 /// Options for opening a ClickHouse store.
 #[derive(Clone, Debug, Default)]
@@ -845,32 +774,6 @@ fn edge_row(r: EdgeOut) -> EdgeRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        let u = ClickhouseUrl::parse("clickhouse://127.0.0.1:9123/flows").unwrap();
-        assert_eq!(
-            (u.http.as_str(), u.database.as_str()),
-            ("http://127.0.0.1:9123", "flows")
-        );
-        let u = ClickhouseUrl::parse("clickhouse://bob:s3cret@ch.example").unwrap();
-        assert_eq!(u.http, "http://ch.example:8123");
-        assert_eq!(u.database, "palisade");
-        assert_eq!(
-            (u.user.as_deref(), u.password.as_deref()),
-            (Some("bob"), Some("s3cret"))
-        );
-        let u = ClickhouseUrl::parse("clickhouse://[::1]:8124/").unwrap();
-        assert_eq!(u.http, "http://[::1]:8124");
-        for bad in [
-            "http://x",
-            "clickhouse://",
-            "clickhouse://h:port/db",
-            "clickhouse://h/db;drop",
-        ] {
-            assert!(ClickhouseUrl::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn days_are_named_as_clickhouse_names_them() {

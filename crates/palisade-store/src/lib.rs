@@ -16,6 +16,7 @@ pub mod clickhouse;
 #[cfg(feature = "clickhouse")]
 pub mod clickhouse_server;
 pub mod ingest;
+pub mod location;
 pub mod psl;
 pub mod query;
 pub mod record;
