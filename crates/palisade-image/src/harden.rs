@@ -134,13 +134,15 @@ pub struct Options {
     pub today: String,
 }
 
-/// End-of-life dates: (os-release ID, VERSION_ID prefix, name, end of security support).
+/// End-of-life dates: (os-release ID, VERSION_ID prefix, name, the last day of security
+/// updates: Debian LTS, Ubuntu standard support, Alpine main repository support, RHEL and
+/// its rebuilds maintenance support). Checked 2026-12.
 pub const EOL: &[(&str, &str, &str, &str)] = &[
-    ("debian", "8", "Debian 8 (jessie)", "2018-06-17"),
-    ("debian", "9", "Debian 9 (stretch)", "2020-07-06"),
-    ("debian", "10", "Debian 10 (buster)", "2022-09-10"),
-    ("debian", "11", "Debian 11 (bullseye)", "2024-08-14"),
-    ("debian", "12", "Debian 12 (bookworm)", "2026-06-10"),
+    ("debian", "8", "Debian 8 (jessie)", "2020-06-30"),
+    ("debian", "9", "Debian 9 (stretch)", "2022-06-30"),
+    ("debian", "10", "Debian 10 (buster)", "2024-06-30"),
+    ("debian", "11", "Debian 11 (bullseye)", "2026-08-31"),
+    ("debian", "12", "Debian 12 (bookworm)", "2028-06-30"),
     ("ubuntu", "16.04", "Ubuntu 16.04", "2021-04-30"),
     ("ubuntu", "18.04", "Ubuntu 18.04", "2023-05-31"),
     ("ubuntu", "20.04", "Ubuntu 20.04", "2025-05-31"),

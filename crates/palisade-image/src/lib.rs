@@ -12,6 +12,7 @@ pub mod cache;
 pub mod catalog;
 pub mod db;
 pub mod digest;
+pub mod fixture;
 pub mod fs;
 pub mod harden;
 pub mod layer;

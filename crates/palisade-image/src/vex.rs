@@ -128,9 +128,14 @@ fn purl_matches(stmt: &str, purl: &str) -> bool {
 }
 
 /// Applies statements to findings (the first applicable statement wins).
-pub fn apply(statements: &[Statement], vulns: &mut [Vuln], image: &str) {
+pub fn apply(
+    statements: &[Statement],
+    vulns: &mut [Vuln],
+    image: &str,
+    os: Option<&crate::OsInfo>,
+) {
     for v in vulns.iter_mut() {
-        let purl = crate::sbom::purl(&v.package, None);
+        let purl = crate::sbom::purl(&v.package, os);
         let st = statements.iter().find(|st| {
             (st.vulnerability == v.id || v.aliases.contains(&st.vulnerability))
                 && (st.products.is_empty()
