@@ -350,6 +350,8 @@ pub fn fetch_feed(
     let _ = std::fs::create_dir_all(cache);
     let mut meta = load_meta(&meta_p);
     if meta.url != url {
+        // The copy belongs to another source: never serve it for this one.
+        let _ = std::fs::remove_file(&data_p);
         meta = Meta {
             url: url.clone(),
             ..Meta::default()
