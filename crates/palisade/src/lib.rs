@@ -13,6 +13,7 @@ pub mod admission;
 pub mod catalog;
 pub mod checks;
 pub mod compat;
+pub mod controller;
 pub mod detect;
 pub mod install;
 pub mod netpol;
@@ -81,6 +82,9 @@ pub enum Command {
     /// The manifests that run Palisade in a cluster (admission webhook, audit receiver,
     /// PolicyReport controller, node checks, flow sensor), for `kubectl apply -f -`.
     Install(install::InstallArgs),
+    /// Keep PolicyReports current in a cluster: watch workloads, RBAC and network policies and
+    /// re-run what each change affects (the scan pipeline), writing by server-side apply.
+    Controller(controller::ControllerArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Node(args) => palisade::node::run(args),
         Command::Threat(args) => palisade::threat::run(args),
         Command::Install(args) => palisade::install::run(args),
+        Command::Controller(args) => palisade::controller::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
