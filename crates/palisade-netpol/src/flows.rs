@@ -11,6 +11,7 @@ use crate::conn::Protocol;
 use crate::eval::Endpoint;
 use crate::ip::{parse_v4, IpRange};
 use crate::model::{find_workloads, Labels, Network};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -268,18 +269,8 @@ fn labels_from(v: Option<&Value>) -> Option<Labels> {
         Value::Array(a) => Some(
             a.iter()
                 .filter_map(Value::as_str)
-                .filter_map(|l| {
-                    // Hubble prefixes the label source: `k8s:app=web`, `reserved:host`.
-                    let l = l.strip_prefix("k8s:").unwrap_or(l);
-                    if l.starts_with("reserved:")
-                        || l.starts_with("io.cilium.k8s.")
-                        || l.starts_with("io.kubernetes.pod.namespace")
-                    {
-                        return None;
-                    }
-                    l.split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                })
+                // Hubble prefixes the label source: `k8s:app=web`, `reserved:host`.
+                .filter_map(hubble_label)
                 .collect(),
         ),
         _ => None,
@@ -334,107 +325,321 @@ fn palisade(v: &Value) -> Result<Option<Event>, String> {
 
 /// Cilium Hubble flow: `hubble observe -o json` (the Flow), `-o jsonpb` and the exporter's
 /// files (a GetFlowsResponse: `{"flow": …, "node_name": …, "time": …}`). Field names are the
-/// proto names of Cilium's api/v1/flow/flow.proto, as Hubble prints them.
+/// proto names of Cilium's api/v1/flow/flow.proto, as Hubble prints them. The schema is
+/// typed and borrows from the line, so a line is read without building a JSON tree.
 fn hubble(v: &Value) -> Result<Option<Event>, String> {
-    let f = match v.get("flow") {
-        Some(f) => f,
-        None if v.get("node_status").is_some() || v.get("lost_events").is_some() => {
-            return Ok(None)
+    let f = hubble_schema::Flow::deserialize(v).map_err(|e| e.to_string())?;
+    hubble_event(f)
+}
+
+/// [`parse`] for a Hubble line given as text (the importers' fast path: no JSON tree).
+pub fn parse_hubble_line(line: &str) -> Result<Option<Event>, String> {
+    let f: hubble_schema::Flow = serde_json::from_str(line).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => format!("not a Hubble flow: {e}"),
+        _ => format!("not JSON: {e}"),
+    })?;
+    hubble_event(f)
+}
+
+mod hubble_schema {
+    //! The parts of Hubble's JSON that Palisade reads; everything else is skipped unread.
+    use serde::de::{self, IgnoredAny, Visitor};
+    use serde::Deserialize;
+    use std::borrow::Cow;
+
+    type Str<'a> = Option<Cow<'a, str>>;
+
+    /// A number as JSON writes it, or as protojson writes 64-bit integers (a string).
+    #[derive(Clone, Copy, Debug, Default)]
+    pub struct Num(pub Option<u64>);
+
+    impl<'de> Deserialize<'de> for Num {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Num;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a number")
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                    Ok(Num(Some(v)))
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                    Ok(Num(u64::try_from(v).ok()))
+                }
+                fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                    Ok(Num(
+                        (v >= 0.0 && v.fract() == 0.0 && v < 1.8e19).then_some(v as u64)
+                    ))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                    Ok(Num(v.parse().ok()))
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Num, E> {
+                    Ok(Num(None))
+                }
+            }
+            d.deserialize_any(V)
         }
-        None => v,
-    };
-    if !f.is_object() {
-        return Err("\"flow\" is not an object".into());
     }
-    let Some(l4) = f.get("l4") else {
+
+    #[derive(Deserialize, Default)]
+    pub struct Flow<'a> {
+        /// The GetFlowsResponse wrapping (`-o jsonpb`, exporter files).
+        #[serde(borrow)]
+        pub flow: Option<Box<Flow<'a>>>,
+        pub node_status: Option<IgnoredAny>,
+        pub lost_events: Option<IgnoredAny>,
+        #[serde(borrow)]
+        pub time: Str<'a>,
+        #[serde(borrow)]
+        pub verdict: Str<'a>,
+        #[serde(default)]
+        pub drop_reason: Num,
+        #[serde(borrow)]
+        pub drop_reason_desc: Str<'a>,
+        #[serde(rename = "IP", borrow)]
+        pub ip: Option<Ip<'a>>,
+        pub l4: Option<L4>,
+        #[serde(borrow)]
+        pub source: Option<Endpoint<'a>>,
+        #[serde(borrow)]
+        pub destination: Option<Endpoint<'a>>,
+        #[serde(borrow)]
+        pub node_name: Str<'a>,
+        #[serde(borrow)]
+        pub l7: Option<L7<'a>>,
+        pub is_reply: Option<bool>,
+        pub reply: Option<bool>,
+        #[serde(default, borrow)]
+        pub egress_allowed_by: Vec<Policy<'a>>,
+        #[serde(default, borrow)]
+        pub ingress_allowed_by: Vec<Policy<'a>>,
+        #[serde(default, borrow)]
+        pub egress_denied_by: Vec<Policy<'a>>,
+        #[serde(default, borrow)]
+        pub ingress_denied_by: Vec<Policy<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Ip<'a> {
+        #[serde(borrow)]
+        pub source: Str<'a>,
+        #[serde(borrow)]
+        pub destination: Str<'a>,
+    }
+
+    #[derive(Deserialize)]
+    #[allow(non_snake_case)]
+    pub struct L4 {
+        pub TCP: Option<Ports>,
+        pub UDP: Option<Ports>,
+        pub SCTP: Option<Ports>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Ports {
+        #[serde(default)]
+        pub source_port: Num,
+        #[serde(default)]
+        pub destination_port: Num,
+        pub flags: Option<Flags>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[allow(non_snake_case, clippy::upper_case_acronyms)]
+    pub struct Flags {
+        #[serde(default)]
+        pub FIN: bool,
+        #[serde(default)]
+        pub SYN: bool,
+        #[serde(default)]
+        pub RST: bool,
+        #[serde(default)]
+        pub PSH: bool,
+        #[serde(default)]
+        pub ACK: bool,
+        #[serde(default)]
+        pub URG: bool,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Endpoint<'a> {
+        #[serde(borrow)]
+        pub namespace: Str<'a>,
+        #[serde(borrow)]
+        pub pod_name: Str<'a>,
+        #[serde(default, borrow)]
+        pub labels: Vec<Cow<'a, str>>,
+        #[serde(default, borrow)]
+        pub workloads: Vec<Workload<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Workload<'a> {
+        #[serde(borrow)]
+        pub name: Str<'a>,
+        #[serde(borrow)]
+        pub kind: Str<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Policy<'a> {
+        #[serde(borrow)]
+        pub name: Str<'a>,
+        #[serde(borrow)]
+        pub namespace: Str<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct L7<'a> {
+        #[serde(rename = "type", borrow)]
+        pub kind: Str<'a>,
+        #[serde(default)]
+        pub latency_ns: Num,
+        #[serde(borrow)]
+        pub dns: Option<Dns<'a>>,
+        #[serde(borrow)]
+        pub http: Option<Http<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Dns<'a> {
+        #[serde(borrow)]
+        pub query: Str<'a>,
+        #[serde(default, borrow)]
+        pub ips: Vec<Cow<'a, str>>,
+        #[serde(default)]
+        pub ttl: Num,
+        #[serde(default, borrow)]
+        pub cnames: Vec<Cow<'a, str>>,
+        #[serde(default)]
+        pub rcode: Num,
+        #[serde(default, borrow)]
+        pub qtypes: Vec<Cow<'a, str>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Http<'a> {
+        #[serde(default)]
+        pub code: Num,
+        #[serde(borrow)]
+        pub method: Str<'a>,
+        #[serde(borrow)]
+        pub url: Str<'a>,
+        #[serde(borrow)]
+        pub protocol: Str<'a>,
+    }
+}
+
+fn owned(s: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
+    s.as_deref()
+        .filter(|s| !s.is_empty() && *s != "-")
+        .map(str::to_string)
+}
+
+fn hubble_event(outer: hubble_schema::Flow<'_>) -> Result<Option<Event>, String> {
+    use hubble_schema::Flow as F;
+    let outer_time = owned(&outer.time);
+    let outer_node = owned(&outer.node_name);
+    let f: F = match outer.flow {
+        Some(f) => *f,
+        None if outer.node_status.is_some() || outer.lost_events.is_some() => return Ok(None),
+        None => outer,
+    };
+    let Some(l4) = &f.l4 else {
         return Ok(None);
     };
-    let (protocol, body) = if let Some(b) = l4.get("TCP") {
+    let (protocol, body) = if let Some(b) = &l4.TCP {
         (Protocol::Tcp, b)
-    } else if let Some(b) = l4.get("UDP") {
+    } else if let Some(b) = &l4.UDP {
         (Protocol::Udp, b)
-    } else if let Some(b) = l4.get("SCTP") {
+    } else if let Some(b) = &l4.SCTP {
         (Protocol::Sctp, b)
     } else {
         return Ok(None);
     };
-    let port = port_of(u(body, "destination_port"))?;
-    let end = |k: &str, ipk: &str| -> FlowEnd {
-        let e = f.get(k).unwrap_or(&Value::Null);
-        let workload = e
-            .get("workloads")
-            .and_then(Value::as_array)
-            .and_then(|w| w.first())
-            .and_then(|w| {
-                let name = w.get("name")?.as_str()?;
-                Some(match w.get("kind").and_then(Value::as_str) {
-                    Some(kind) if !kind.is_empty() => format!("{kind}/{name}"),
-                    _ => name.to_string(),
-                })
-            });
+    let port = port_of(body.destination_port.0)?;
+    let ip = |which: bool| -> Option<String> {
+        f.ip.as_ref()
+            .and_then(|ip| owned(if which { &ip.source } else { &ip.destination }))
+    };
+    let end = |e: &Option<hubble_schema::Endpoint<'_>>, ip: Option<String>| -> FlowEnd {
+        let Some(e) = e else {
+            return FlowEnd {
+                ip,
+                ..FlowEnd::default()
+            };
+        };
+        let workload = e.workloads.first().and_then(|w| {
+            let name = w.name.as_deref().filter(|n| !n.is_empty())?;
+            Some(match w.kind.as_deref().filter(|k| !k.is_empty()) {
+                Some(kind) => format!("{kind}/{name}"),
+                None => name.to_string(),
+            })
+        });
+        let labels: Labels = e.labels.iter().filter_map(|l| hubble_label(l)).collect();
         FlowEnd {
-            namespace: s(e, "namespace"),
-            pod: s(e, "pod_name"),
+            namespace: owned(&e.namespace),
+            pod: owned(&e.pod_name),
             workload,
-            labels: labels_from(e.get("labels")).filter(|l| !l.is_empty()),
-            ip: f.get("IP").and_then(|ip| s(ip, ipk)),
+            labels: (!labels.is_empty()).then_some(labels),
+            ip,
         }
     };
-    let verdict = match f.get("verdict").and_then(Value::as_str) {
+    let verdict = match f.verdict.as_deref() {
         Some("FORWARDED") | Some("REDIRECTED") | Some("TRACED") | Some("TRANSLATED") => {
             Some(Verdict::Allowed)
         }
         Some("DROPPED") | Some("ERROR") => Some(Verdict::Denied),
         _ => None,
     };
-    let policies: Vec<String> = [
-        "egress_allowed_by",
-        "ingress_allowed_by",
-        "egress_denied_by",
-        "ingress_denied_by",
-    ]
-    .iter()
-    .filter_map(|k| f.get(*k).and_then(Value::as_array))
-    .flatten()
-    .filter_map(|p| {
-        let name = p.get("name")?.as_str()?;
-        Some(match p.get("namespace").and_then(Value::as_str) {
-            Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
-            _ => name.to_string(),
+    let name = |p: &hubble_schema::Policy<'_>| -> Option<String> {
+        let n = p.name.as_deref().filter(|n| !n.is_empty())?;
+        Some(match p.namespace.as_deref().filter(|n| !n.is_empty()) {
+            Some(ns) => format!("{ns}/{n}"),
+            None => n.to_string(),
         })
-    })
-    .collect();
-    // The deciding policy: a denying one for a drop, else the first allowing one.
-    let denied_by = ["egress_denied_by", "ingress_denied_by"]
-        .iter()
-        .filter_map(|k| f.get(*k).and_then(Value::as_array))
-        .map(Vec::len)
-        .sum::<usize>();
-    let allowed_by = policies.len() - denied_by;
-    let policy = if verdict == Some(Verdict::Denied) && denied_by > 0 {
-        policies.get(allowed_by).cloned()
-    } else {
-        policies.first().cloned()
     };
+    let allowed: Vec<String> = f
+        .egress_allowed_by
+        .iter()
+        .chain(&f.ingress_allowed_by)
+        .filter_map(name)
+        .collect();
+    let denied: Vec<String> = f
+        .egress_denied_by
+        .iter()
+        .chain(&f.ingress_denied_by)
+        .filter_map(name)
+        .collect();
+    // The deciding policy: a denying one for a drop, else the first allowing one.
+    let policy = if verdict == Some(Verdict::Denied) && !denied.is_empty() {
+        denied.first().cloned()
+    } else {
+        allowed.first().or(denied.first()).cloned()
+    };
+    let mut policies = allowed;
+    policies.extend(denied);
     let mut flags = 0u8;
-    if let Some(fl) = body.get("flags") {
-        for (bit, name) in [
-            (1, "FIN"),
-            (2, "SYN"),
-            (4, "RST"),
-            (8, "PSH"),
-            (16, "ACK"),
-            (32, "URG"),
+    if let Some(fl) = &body.flags {
+        for (bit, on) in [
+            (1, fl.FIN),
+            (2, fl.SYN),
+            (4, fl.RST),
+            (8, fl.PSH),
+            (16, fl.ACK),
+            (32, fl.URG),
         ] {
-            if fl.get(name).and_then(Value::as_bool) == Some(true) {
+            if on {
                 flags |= bit;
             }
         }
     }
     let mut e = Event::new(Flow {
-        time: s(f, "time").or_else(|| s(v, "time")),
-        src: end("source", "source"),
-        dst: end("destination", "destination"),
+        time: owned(&f.time).or(outer_time),
+        src: end(&f.source, ip(true)),
+        dst: end(&f.destination, ip(false)),
         protocol,
         port,
         bytes: 0,
@@ -443,68 +648,66 @@ fn hubble(v: &Value) -> Result<Option<Event>, String> {
         policy,
         line: 0,
     });
-    e.reply = match f.get("is_reply") {
-        Some(Value::Bool(b)) => *b,
-        _ => f.get("reply").and_then(Value::as_bool) == Some(true),
-    };
-    e.src_port = u(body, "source_port").and_then(|p| u16::try_from(p).ok());
+    e.reply = f.is_reply.or(f.reply).unwrap_or(false);
+    e.src_port = body.source_port.0.and_then(|p| u16::try_from(p).ok());
     e.packets_out = 1;
     e.tcp_flags = flags;
     e.policies = policies;
-    e.drop_reason = s(f, "drop_reason_desc")
+    e.drop_reason = owned(&f.drop_reason_desc)
         .filter(|r| r != "DROP_REASON_UNKNOWN")
         .or_else(|| {
-            u(f, "drop_reason")
+            f.drop_reason
+                .0
                 .filter(|&n| n != 0)
                 .map(|n| format!("drop reason {n}"))
         });
-    e.node = s(f, "node_name").or_else(|| s(v, "node_name"));
-    if let Some(l7) = f.get("l7") {
-        e.l7_type = s(l7, "type");
-        e.latency_ns = u(l7, "latency_ns").filter(|&n| n > 0);
-        if let Some(h) = l7.get("http") {
+    e.node = owned(&f.node_name).or(outer_node);
+    if let Some(l7) = &f.l7 {
+        e.l7_type = owned(&l7.kind);
+        e.latency_ns = l7.latency_ns.0.filter(|&n| n > 0);
+        if let Some(h) = &l7.http {
             e.http = Some(Http {
-                method: s(h, "method"),
-                url: s(h, "url"),
-                protocol: s(h, "protocol"),
-                code: u(h, "code")
+                method: owned(&h.method),
+                url: owned(&h.url),
+                protocol: owned(&h.protocol),
+                code: h
+                    .code
+                    .0
                     .filter(|&c| c > 0)
                     .and_then(|c| u16::try_from(c).ok()),
             });
         }
-        if let Some(d) = l7.get("dns") {
-            let strs = |k: &str| -> Vec<String> {
-                d.get(k)
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default()
+        if let Some(d) = &l7.dns {
+            let strs = |v: &[std::borrow::Cow<'_, str>]| -> Vec<String> {
+                v.iter().map(|s| s.to_string()).collect()
             };
             let response = e.l7_type.as_deref() == Some("RESPONSE");
             e.dns = Some(Dns {
-                query: s(d, "query").unwrap_or_default(),
-                ips: strs("ips"),
-                ttl: u(d, "ttl").and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
-                cnames: strs("cnames"),
+                query: owned(&d.query).unwrap_or_default(),
+                ips: strs(&d.ips),
+                ttl: d.ttl.0.and_then(|t| u32::try_from(t).ok()).unwrap_or(0),
+                cnames: strs(&d.cnames),
                 // proto3 leaves a zero rcode out: a response without one is NOERROR.
-                rcode: if response {
-                    Some(
-                        u(d, "rcode")
-                            .and_then(|c| u32::try_from(c).ok())
-                            .unwrap_or(0),
-                    )
-                } else {
-                    None
-                },
-                qtypes: strs("qtypes"),
+                rcode: response.then(|| d.rcode.0.and_then(|c| u32::try_from(c).ok()).unwrap_or(0)),
+                qtypes: strs(&d.qtypes),
             });
         }
     }
     Ok(Some(e))
+}
+
+/// A Hubble label `k8s:app=web` as (`app`, `web`); Cilium's own and reserved labels are left
+/// out.
+fn hubble_label(l: &str) -> Option<(String, String)> {
+    let l = l.strip_prefix("k8s:").unwrap_or(l);
+    if l.starts_with("reserved:")
+        || l.starts_with("io.cilium.k8s.")
+        || l.starts_with("io.kubernetes.pod.namespace")
+    {
+        return None;
+    }
+    l.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
 }
 
 /// Calico flow log record (Calico Enterprise / Cloud `flows` JSON).

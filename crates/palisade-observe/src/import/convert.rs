@@ -43,7 +43,7 @@ pub(super) fn workload_of(name: &str) -> String {
     n.to_string()
 }
 
-pub(super) fn endpoint(e: &FlowEnd, port: u16) -> Endpoint {
+pub(super) fn endpoint(e: FlowEnd, port: u16) -> Endpoint {
     let workload = e
         .workload
         .as_deref()
@@ -56,21 +56,17 @@ pub(super) fn endpoint(e: &FlowEnd, port: u16) -> Endpoint {
         EndpointKind::External
     };
     Endpoint {
-        ip: e.ip.clone().unwrap_or_default(),
+        ip: e.ip.unwrap_or_default(),
         port,
         kind,
-        namespace: e.namespace.clone(),
+        namespace: e.namespace,
         workload: if kind == EndpointKind::Pod {
             workload
         } else {
             None
         },
-        pod: e.pod.clone(),
-        labels: e
-            .labels
-            .as_ref()
-            .map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default(),
+        pod: e.pod,
+        labels: e.labels.unwrap_or_default(),
         dns_name: None,
     }
 }
@@ -84,30 +80,30 @@ fn verdict(v: Option<NpVerdict>) -> Verdict {
 }
 
 /// One Hubble event: a packet (or L7 message) of a connection, oriented initiator → server.
-pub(super) fn hubble_flow(e: &Event) -> Result<FlowRecord, String> {
-    let f = &e.flow;
+pub(super) fn hubble_flow(e: Event) -> Result<FlowRecord, String> {
+    let f = e.flow;
     let t = time_ms(f.time.as_deref())?;
     let src_port = e.src_port.unwrap_or(0);
     // A reply goes server → client: the record keeps the client as its source.
     let (src, dst, out, inn) = if e.reply {
         (
-            endpoint(&f.dst, f.port),
-            endpoint(&f.src, src_port),
+            endpoint(f.dst, f.port),
+            endpoint(f.src, src_port),
             (0, 0),
             (e.packets_out, e.bytes_out),
         )
     } else {
         (
-            endpoint(&f.src, src_port),
-            endpoint(&f.dst, f.port),
+            endpoint(f.src, src_port),
+            endpoint(f.dst, f.port),
             (e.packets_out, e.bytes_out),
             (0, 0),
         )
     };
-    let http = e.http.as_ref().map(|h| HttpInfo {
-        method: h.method.clone().unwrap_or_default(),
-        path: h.url.clone().unwrap_or_default(),
-        version: h.protocol.clone().unwrap_or_default(),
+    let http = e.http.map(|h| HttpInfo {
+        method: h.method.unwrap_or_default(),
+        path: h.url.unwrap_or_default(),
+        version: h.protocol.unwrap_or_default(),
         host: None,
         status: h.code,
     });
@@ -127,25 +123,25 @@ pub(super) fn hubble_flow(e: &Event) -> Result<FlowRecord, String> {
         sni: None,
         http,
         verdict: verdict(f.verdict),
-        policy: f.policy.clone(),
-        policies: e.policies.clone(),
-        drop_reason: e.drop_reason.clone(),
+        policy: f.policy,
+        policies: e.policies,
+        drop_reason: e.drop_reason,
         reporter: "hubble".into(),
         ..FlowRecord::default()
     })
 }
 
 /// A Hubble L7 DNS event: a request waits for its response; a response carries the answers.
-pub(super) fn hubble_dns(e: &Event) -> Result<Half, String> {
-    let f = &e.flow;
+pub(super) fn hubble_dns(e: Event) -> Result<Half, String> {
+    let f = e.flow;
     let d = e.dns.as_ref().ok_or("not a DNS event")?;
     let t = time_ms(f.time.as_deref())?;
     let response = e.l7_type.as_deref() == Some("RESPONSE") || e.reply;
     let src_port = e.src_port.unwrap_or(0);
     let (client, server) = if response {
-        (endpoint(&f.dst, f.port), endpoint(&f.src, src_port))
+        (endpoint(f.dst, f.port), endpoint(f.src, src_port))
     } else {
-        (endpoint(&f.src, src_port), endpoint(&f.dst, f.port))
+        (endpoint(f.src, src_port), endpoint(f.dst, f.port))
     };
     let qtype = d.qtypes.first().cloned().unwrap_or_else(|| "A".into());
     // The CNAME chain from the question, then the addresses under the last name.
@@ -199,15 +195,15 @@ pub(super) fn hubble_dns(e: &Event) -> Result<Half, String> {
 }
 
 /// A Calico flow log record: one aggregated line of a reporting endpoint.
-pub(super) fn calico_flow(e: &Event) -> Result<FlowRecord, String> {
-    let f = &e.flow;
+pub(super) fn calico_flow(e: Event) -> Result<FlowRecord, String> {
+    let f = e.flow;
     let start = time_ms(f.time.as_deref())?;
     let end = match e.end_time.as_deref() {
         Some(t) => time_ms(Some(t))?.max(start),
         None => start,
     };
-    let mut src = endpoint(&f.src, e.src_port.unwrap_or(0));
-    let mut dst = endpoint(&f.dst, f.port);
+    let mut src = endpoint(f.src, e.src_port.unwrap_or(0));
+    let mut dst = endpoint(f.dst, f.port);
     // Host endpoints are nodes; `ns` (network sets) and `net` ends are outside the cluster.
     for (end, ty) in [(&mut src, &e.src_type), (&mut dst, &e.dst_type)] {
         match ty.as_deref() {

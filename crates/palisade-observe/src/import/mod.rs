@@ -140,6 +140,17 @@ impl Importer {
                 }
                 Ok(())
             }
+            Format::Hubble => {
+                // The typed fast path: no JSON tree for the ~1 KB of a Hubble flow.
+                match flows::parse_hubble_line(text)? {
+                    Some(e) => self.hubble_event(e, sink),
+                    None => {
+                        let v: serde_json::Value =
+                            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+                        self.hubble_value(&v, sink)
+                    }
+                }
+            }
             fmt => {
                 let v: serde_json::Value =
                     serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
@@ -147,7 +158,7 @@ impl Importer {
                     Format::Hubble => self.hubble_value(&v, sink),
                     Format::CalicoFlows => match flows::parse(&v, flows::Format::Calico)? {
                         Some(e) => {
-                            let r = convert::calico_flow(&e)?;
+                            let r = convert::calico_flow(e)?;
                             self.emit_flow(r, sink);
                             Ok(())
                         }
@@ -196,11 +207,11 @@ impl Importer {
 
     fn hubble_event(&mut self, e: flows::Event, sink: &mut dyn Sink) -> Result<(), String> {
         if e.dns.is_some() {
-            let half = convert::hubble_dns(&e)?;
+            let half = convert::hubble_dns(e)?;
             self.dns_half(half, sink);
             return Ok(());
         }
-        let r = convert::hubble_flow(&e)?;
+        let r = convert::hubble_flow(e)?;
         self.emit_flow(r, sink);
         Ok(())
     }
