@@ -34,6 +34,67 @@ enum ObserveCommand {
     /// Serve the console and its JSON API over the flow store (the service graph, flows, DNS,
     /// alerts, explain/recommend/impact with a snapshot) and Prometheus metrics.
     Serve(ServeArgs),
+    /// Import flow and DNS logs of other tools (Hubble, Calico, Inspektor Gadget, CoreDNS),
+    /// attribute them like the sensor's records, and store or print them.
+    Import(ImportArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ImportFormat {
+    /// Hubble flows: `hubble observe -o json` or `-o jsonpb`, the Hubble exporter's files.
+    Hubble,
+    /// Calico flow logs (JSON lines).
+    CalicoFlows,
+    /// Calico DNS logs (JSON lines).
+    CalicoDns,
+    /// Inspektor Gadget `trace_dns` JSON.
+    IgDns,
+    /// CoreDNS `log` plugin lines (default format).
+    Coredns,
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// Log files to import; `-` is standard input.
+    #[arg(value_name = "FILE", required_unless_present = "hubble_server")]
+    files: Vec<PathBuf>,
+    /// The format of the files.
+    #[arg(long, value_enum, required_unless_present = "hubble_server")]
+    format: Option<ImportFormat>,
+    /// Read flows from a Hubble server or Relay through the Observer gRPC API (host:port or
+    /// http://host:port) instead of files.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["files", "format"])]
+    hubble_server: Option<String>,
+    /// With --hubble-server: keep streaming new flows until interrupted.
+    #[arg(long, requires = "hubble_server")]
+    follow: bool,
+    /// With --hubble-server: start with the last N flows of the server's buffer (0: none
+    /// with --follow, all without).
+    #[arg(long, value_name = "N", requires = "hubble_server")]
+    last: Option<u64>,
+    /// Manifests of the cluster (pods with IPs, Services, Nodes, policies) for attribution.
+    #[arg(long, value_name = "PATH")]
+    snapshot: Vec<PathBuf>,
+    /// Write records to this flow store instead of standard output: a SQLite file, or
+    /// clickhouse://[user[:password]@]host[:port][/database] (HTTP port).
+    #[arg(long, value_name = "PATH|URL")]
+    store: Option<PathBuf>,
+    /// Time for records whose line has none (CoreDNS without a timestamp prefix): RFC 3339
+    /// or a duration before now; default now.
+    #[arg(long, value_name = "TIME")]
+    default_time: Option<String>,
+    /// Output format of the records (without --store): text (a table) or json (JSON lines).
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    output: RecordFormat,
+    /// Write the records to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -231,6 +292,7 @@ pub fn run(args: ObserveArgs) -> Result<u8> {
         ObserveCommand::Sensor(a) => sensor(a),
         ObserveCommand::Query(a) => query(a),
         ObserveCommand::Serve(a) => serve(a),
+        ObserveCommand::Import(a) => import(a),
     }
 }
 
@@ -266,17 +328,23 @@ fn now_ms() -> i64 {
     palisade_detect::time::now_ns() / 1_000_000
 }
 
-fn load_snapshot(paths: &[PathBuf]) -> (Vec<Object>, bool) {
-    if paths.is_empty() {
-        return (Vec::new(), false);
-    }
-    let loaded = palisade_model::load_paths(paths, &LoadOptions::default());
+/// The snapshot's objects and network model (diagnostics printed); `true` on load errors.
+fn load_snapshot(paths: &[PathBuf]) -> (Vec<Object>, Network, bool) {
+    let mut objects = Vec::new();
     let mut errors = false;
-    for d in &loaded.diagnostics {
-        eprintln!("{d}");
-        errors |= d.level == palisade_model::Level::Error;
+    if !paths.is_empty() {
+        let loaded = palisade_model::load_paths(paths, &LoadOptions::default());
+        for d in &loaded.diagnostics {
+            eprintln!("{d}");
+            errors |= d.level == palisade_model::Level::Error;
+        }
+        objects = loaded.objects;
     }
-    (loaded.objects, errors)
+    let net = Network::build(&objects, &BuildOptions::default());
+    for d in &net.diagnostics {
+        eprintln!("{d}");
+    }
+    (objects, net, errors)
 }
 
 /// Prints records as they come (text table rows or JSON lines).
@@ -390,15 +458,98 @@ impl Sink for Printer {
     }
 }
 
-/// Sends records to the store's ingest queue.
-struct ToStore<'a>(&'a Ingest);
+/// Where records go: the store's ingest queue, or printed (the sensor's and the importers').
+struct Output {
+    ingest: Option<Ingest>,
+    printer: Option<Printer>,
+}
 
-impl Sink for ToStore<'_> {
+impl Output {
+    fn open(store: Option<&Path>, file: Option<&Path>, format: RecordFormat) -> Result<Output> {
+        let ingest = match store {
+            Some(p) => {
+                let store = palisade_store::open(p, Default::default(), true)?;
+                Some(Ingest::start(
+                    store,
+                    SuffixList::system(),
+                    IngestOptions::default(),
+                ))
+            }
+            None => None,
+        };
+        let printer = match (&ingest, file) {
+            (Some(_), _) => None,
+            (None, Some(p)) => Some(Box::new(std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            )) as Box<dyn Write>),
+            (None, None) => {
+                Some(Box::new(std::io::BufWriter::new(std::io::stdout())) as Box<dyn Write>)
+            }
+        }
+        .map(|out| Printer {
+            out,
+            format,
+            header: false,
+            error: None,
+        });
+        Ok(Output { ingest, printer })
+    }
+
+    /// Flushes the store (or the printer) and reports; `true` when something failed.
+    fn finish(self) -> Result<bool> {
+        let mut errors = false;
+        if let Some(i) = self.ingest {
+            i.flush();
+            for e in i.take_errors() {
+                eprintln!("palisade: error: {e}");
+                errors = true;
+            }
+            let stats = i.stats.clone();
+            if let Some(store) = i.finish() {
+                let s: StoreStats = store.stats()?;
+                eprintln!(
+                    "palisade: stored {} records in {} batches; the store holds {} minute rows, {} hourly rows, {} detail rows, {} DNS rows ({} bytes)",
+                    stats.ingested.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.batches.load(std::sync::atomic::Ordering::Relaxed),
+                    s.minute_rows,
+                    s.hour_rows,
+                    s.detail_rows,
+                    s.dns_rows,
+                    s.bytes
+                );
+            }
+        }
+        if let Some(mut p) = self.printer {
+            if let Err(e) = p.out.flush() {
+                p.error.get_or_insert(e);
+            }
+            if let Some(e) = p.error {
+                eprintln!("palisade: error: writing the records: {e}");
+                errors = true;
+            }
+        }
+        Ok(errors)
+    }
+}
+
+impl Sink for Output {
     fn flow(&mut self, r: FlowRecord) {
-        self.0.submit_flow(r);
+        match (&mut self.printer, &self.ingest) {
+            (Some(p), _) => p.flow(r),
+            (None, Some(i)) => {
+                i.submit_flow(r);
+            }
+            (None, None) => {}
+        }
     }
     fn dns(&mut self, r: DnsRecord) {
-        self.0.submit_dns(r);
+        match (&mut self.printer, &self.ingest) {
+            (Some(p), _) => p.dns(r),
+            (None, Some(i)) => {
+                i.submit_dns(r);
+            }
+            (None, None) => {}
+        }
     }
 }
 
@@ -432,11 +583,7 @@ fn report_counters(c: &Counters) {
 }
 
 fn sensor(a: SensorArgs) -> Result<u8> {
-    let (objects, snapshot_errors) = load_snapshot(&a.snapshot);
-    let net = Network::build(&objects, &BuildOptions::default());
-    for d in &net.diagnostics {
-        eprintln!("{d}");
-    }
+    let (objects, net, snapshot_errors) = load_snapshot(&a.snapshot);
     let attribution = if a.snapshot.is_empty() {
         Attribution::empty()
     } else {
@@ -449,41 +596,10 @@ fn sensor(a: SensorArgs) -> Result<u8> {
         ..Config::default()
     };
     let mut table = FlowTable::new(cfg);
-    let ingest = match &a.store {
-        Some(p) => {
-            let store = palisade_store::open(p, Default::default(), true)?;
-            Some(Ingest::start(
-                store,
-                SuffixList::system(),
-                IngestOptions::default(),
-            ))
-        }
-        None => None,
-    };
-    let mut printer = match (&ingest, &a.output_file) {
-        (Some(_), _) => None,
-        (None, Some(p)) => Some(Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )) as Box<dyn Write>),
-        (None, None) => {
-            Some(Box::new(std::io::BufWriter::new(std::io::stdout())) as Box<dyn Write>)
-        }
-    }
-    .map(|out| Printer {
-        out,
-        format: a.output,
-        header: false,
-        error: None,
-    });
-    let mut to_store = ingest.as_ref().map(ToStore);
-    let inner: &mut dyn Sink = match (printer.as_mut(), to_store.as_mut()) {
-        (Some(p), _) => p,
-        (None, Some(s)) => s,
-        (None, None) => anyhow::bail!("no output for the records"),
-    };
+    let mut output = Output::open(a.store.as_deref(), a.output_file.as_deref(), a.output)?;
     let mut sink = Attributed {
         attribution: &attribution,
-        inner,
+        inner: &mut output,
     };
     let mut read_errors = false;
     if a.interface.is_empty() {
@@ -499,42 +615,112 @@ fn sensor(a: SensorArgs) -> Result<u8> {
         live(&a, &mut table, &mut sink)?;
     }
     report_counters(&table.counters);
-    let mut store_errors = false;
-    if let Some(i) = ingest {
-        i.flush();
-        for e in i.take_errors() {
-            eprintln!("palisade: error: {e}");
-            store_errors = true;
-        }
-        let stats = i.stats.clone();
-        if let Some(store) = i.finish() {
-            let s: StoreStats = store.stats()?;
-            eprintln!(
-                "palisade: stored {} records in {} batches; the store holds {} minute rows, {} hourly rows, {} detail rows, {} DNS rows ({} bytes)",
-                stats.ingested.load(std::sync::atomic::Ordering::Relaxed),
-                stats.batches.load(std::sync::atomic::Ordering::Relaxed),
-                s.minute_rows,
-                s.hour_rows,
-                s.detail_rows,
-                s.dns_rows,
-                s.bytes
-            );
-        }
-    }
-    if let Some(mut p) = printer {
-        if let Err(e) = p.out.flush() {
-            p.error.get_or_insert(e);
-        }
-        if let Some(e) = p.error {
-            eprintln!("palisade: error: writing the records: {e}");
-            store_errors = true;
-        }
-    }
+    let store_errors = output.finish()?;
     Ok(if read_errors || snapshot_errors || store_errors {
         crate::EXIT_ERROR
     } else {
         crate::EXIT_CLEAN
     })
+}
+
+fn import(a: ImportArgs) -> Result<u8> {
+    use palisade_observe::import::{Format, Importer, Options};
+    let (objects, net, snapshot_errors) = load_snapshot(&a.snapshot);
+    let attribution = if a.snapshot.is_empty() {
+        Attribution::empty()
+    } else {
+        Attribution::new(&objects, &net)
+    };
+    let now = now_ms();
+    let default_time_ms = match &a.default_time {
+        Some(t) => parse_time_ms(t, now).context("--default-time")?,
+        None => now,
+    };
+    let mut output = Output::open(a.store.as_deref(), a.output_file.as_deref(), a.output)?;
+    let mut sink = Attributed {
+        attribution: &attribution,
+        inner: &mut output,
+    };
+    let format = match a.format {
+        _ if a.hubble_server.is_some() => Format::Hubble,
+        Some(ImportFormat::Hubble) => Format::Hubble,
+        Some(ImportFormat::CalicoFlows) => Format::CalicoFlows,
+        Some(ImportFormat::CalicoDns) => Format::CalicoDns,
+        Some(ImportFormat::IgDns) => Format::IgDns,
+        Some(ImportFormat::Coredns) => Format::Coredns,
+        None => anyhow::bail!("--format is required with files"),
+    };
+    let mut imp = Importer::new(Options {
+        default_time_ms,
+        ..Options::new(format)
+    });
+    let mut read_errors = false;
+    let mut report = |e: String| eprintln!("palisade: error: {e}");
+    if let Some(addr) = &a.hubble_server {
+        let req = palisade_observe::import::grpc::Request {
+            addr: addr.clone(),
+            follow: a.follow,
+            last: a.last,
+        };
+        match palisade_observe::import::grpc::import(&req, &mut imp, &mut sink, &mut report) {
+            Ok(st) => {
+                if st.lost_events > 0 {
+                    eprintln!(
+                        "palisade: warning: the Hubble server reported {} flows lost before they reached it",
+                        st.lost_events
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("palisade: error: {e}");
+                read_errors = true;
+            }
+        }
+    }
+    for p in &a.files {
+        let name = p.display().to_string();
+        let fatal = if name == "-" {
+            imp.read(std::io::stdin().lock(), "<stdin>", &mut sink, &mut report)
+        } else {
+            match std::fs::File::open(p) {
+                Ok(f) => imp.read(f, &name, &mut sink, &mut report),
+                Err(e) => Some(format!("{name}: {e}")),
+            }
+        };
+        if let Some(e) = fatal {
+            eprintln!("palisade: error: {e}");
+            read_errors = true;
+        }
+    }
+    imp.finish(&mut sink);
+    let st = &imp.stats;
+    let skipped: Vec<String> = st.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    eprintln!(
+        "palisade: {} lines: {} flow records, {} DNS records, {} lines not readable{}{}",
+        st.lines,
+        st.flow_records,
+        st.dns_records,
+        st.errors,
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped {}", skipped.join(", "))
+        },
+        if st.dns_unanswered > 0 {
+            format!("; {} DNS queries unanswered", st.dns_unanswered)
+        } else {
+            String::new()
+        }
+    );
+    let bad_lines = st.errors > 0;
+    let store_errors = output.finish()?;
+    Ok(
+        if read_errors || bad_lines || snapshot_errors || store_errors {
+            crate::EXIT_ERROR
+        } else {
+            crate::EXIT_CLEAN
+        },
+    )
 }
 
 fn live(a: &SensorArgs, table: &mut FlowTable, sink: &mut dyn Sink) -> Result<()> {
