@@ -32,6 +32,9 @@ need npm npm
 need chromium chromium
 need_file /usr/include/pcap/pcap.h libpcap-dev
 need_file /usr/share/publicsuffix/public_suffix_list.dat publicsuffix
+# image: a real registry (the CNCF distribution server) and htpasswd for its basic-auth test.
+need docker-registry docker-registry
+need htpasswd apache2-utils
 # the ClickHouse store backend: its tests start their own server (sbin: not on a user's PATH)
 need_file /usr/sbin/clickhouse-server clickhouse-server
 

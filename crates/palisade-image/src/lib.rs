@@ -19,9 +19,12 @@ pub mod layer;
 pub mod matcher;
 pub mod model;
 pub mod osv;
+pub mod registry;
+pub mod report;
 pub mod rpm;
 pub mod sbom;
 pub mod source;
+pub mod update;
 pub mod version;
 pub mod vex;
 pub mod zip;
@@ -48,6 +51,7 @@ pub struct Options {
     /// `os/arch[/variant]` for multi-platform indexes.
     pub platform: Option<String>,
     pub cache: Option<std::path::PathBuf>,
+    pub registry: registry::RegistryOptions,
 }
 
 /// Where each layer's facts came from.
@@ -70,23 +74,35 @@ pub struct Analysis {
     pub warnings: Vec<String>,
 }
 
-/// Analyses an image from any local source (see [`SourceKind::detect`]). Registry
-/// references are opened by the caller (the binary's registry client) into
-/// [`source::Opened`] and passed to [`analyze_opened`].
+/// Analyses an image from any source (see [`SourceKind::detect`]); registry references are
+/// pulled ([`registry`]).
 pub fn analyze(arg: &str, opts: &Options) -> Result<Analysis, Error> {
     match SourceKind::detect(arg) {
         SourceKind::Rootfs(p) => {
             let l = layer::read_rootfs(&p)?;
-            Ok(finish(arg.to_string(), None, ImageConfig::default(), vec![l], vec![LayerInfo { digest: String::new(), cached: false }]))
+            Ok(finish(
+                arg.to_string(),
+                None,
+                ImageConfig::default(),
+                vec![l],
+                vec![LayerInfo {
+                    digest: String::new(),
+                    cached: false,
+                }],
+            ))
         }
         SourceKind::OciDir(p) => {
-            let o = source::from_layout(source::Blobs::Dir(p.clone()), &p.display().to_string(), opts.platform.as_deref())?;
+            let o = source::from_layout(
+                source::Blobs::Dir(p.clone()),
+                &p.display().to_string(),
+                opts.platform.as_deref(),
+            )?;
             analyze_opened(o, opts)
         }
-        SourceKind::Archive(p) => analyze_opened(source::from_archive(&p, opts.platform.as_deref())?, opts),
-        SourceKind::Registry(r) => Err(Error::new(format!(
-            "{r}: no such file or directory (registry references are read by `palisade image scan`, which pulls them)"
-        ))),
+        SourceKind::Archive(p) => {
+            analyze_opened(source::from_archive(&p, opts.platform.as_deref())?, opts)
+        }
+        SourceKind::Registry(r) => registry::analyze(&r, opts, &opts.registry),
     }
 }
 
