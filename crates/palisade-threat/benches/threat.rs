@@ -94,7 +94,9 @@ fn main() {
         let a = std::net::Ipv6Addr::from(
             (0x2001_0db8u128 << 96) | ((r.next() as u128) << 32) | r.next() as u128,
         );
-        let n = ipnet::Ipv6Net::new(a, 48 + r.below(81) as u8).unwrap().trunc();
+        let n = ipnet::Ipv6Net::new(a, 48 + r.below(81) as u8)
+            .unwrap()
+            .trunc();
         iocs.push(Ioc::Net(ipnet::IpNet::V6(n)));
     }
     let tlds = ["com", "net", "org", "info", "ru", "co.uk", "xyz"];
@@ -162,7 +164,10 @@ fn main() {
     let mut dns = Vec::with_capacity(n_rec);
     for i in 0..n_rec {
         let q = if i % 1000 == 0 {
-            format!("www.{}", known_dom[r.below(known_dom.len() as u64) as usize])
+            format!(
+                "www.{}",
+                known_dom[r.below(known_dom.len() as u64) as usize]
+            )
         } else {
             format!("{}.{}.com", word(&mut r, 3), word(&mut r, 9))
         };
@@ -257,7 +262,10 @@ fn main() {
             });
             if i % 3 == 0 {
                 let q = if i % 3000 == 0 {
-                    format!("www.{}", known_dom[r.below(known_dom.len() as u64) as usize])
+                    format!(
+                        "www.{}",
+                        known_dom[r.below(known_dom.len() as u64) as usize]
+                    )
                 } else {
                     format!("api.{}.com", word(&mut r, 8))
                 };

@@ -25,42 +25,41 @@ pub fn parse(text: &str, file: &str) -> (Vec<Record>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut diags = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if l.is_empty() || l.starts_with('#') {
-            continue;
-        }
-        let err = |m: String| Diagnostic::new(Level::Error, file, (i + 1) as u32, m);
-        let v: serde_json::Value = match serde_json::from_str(l) {
-            Ok(v) => v,
-            Err(e) => {
-                diags.push(err(format!("not JSON: {e}")));
-                continue;
-            }
-        };
-        let ty = v.get("type").and_then(|t| t.as_str()).map(str::to_string);
-        let is_dns = match ty.as_deref() {
-            Some("dns") => true,
-            Some("flow") => false,
-            Some(t) => {
-                diags.push(err(format!("unknown record type {t:?} (flow or dns)")));
-                continue;
-            }
-            None => v.get("qname").is_some(),
-        };
-        let r = if is_dns {
-            serde_json::from_value::<DnsRecord>(v).map(Record::Dns)
-        } else {
-            serde_json::from_value::<FlowRecord>(v).map(Record::Flow)
-        };
-        match r {
-            Ok(r) => out.push(r),
-            Err(e) => diags.push(err(format!(
-                "not a {} record: {e}",
-                if is_dns { "DNS" } else { "flow" }
-            ))),
+        match parse_line(line, file, i + 1) {
+            Ok(Some(r)) => out.push(r),
+            Ok(None) => {}
+            Err(d) => diags.push(d),
         }
     }
     (out, diags)
+}
+
+/// Parses one line (`lineno` is 1-based); `None` for a blank or `#` line.
+pub fn parse_line(line: &str, file: &str, lineno: usize) -> Result<Option<Record>, Diagnostic> {
+    let l = line.trim();
+    if l.is_empty() || l.starts_with('#') {
+        return Ok(None);
+    }
+    let err = |m: String| Diagnostic::new(Level::Error, file, lineno as u32, m);
+    let v: serde_json::Value =
+        serde_json::from_str(l).map_err(|e| err(format!("not JSON: {e}")))?;
+    let is_dns = match v.get("type").and_then(|t| t.as_str()) {
+        Some("dns") => true,
+        Some("flow") => false,
+        Some(t) => return Err(err(format!("unknown record type {t:?} (flow or dns)"))),
+        None => v.get("qname").is_some(),
+    };
+    let r = if is_dns {
+        serde_json::from_value::<DnsRecord>(v).map(Record::Dns)
+    } else {
+        serde_json::from_value::<FlowRecord>(v).map(Record::Flow)
+    };
+    r.map(Some).map_err(|e| {
+        err(format!(
+            "not a {} record: {e}",
+            if is_dns { "DNS" } else { "flow" }
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -398,33 +398,6 @@ fn feeds_cmd(a: FeedsArgs) -> Result<u8> {
     Ok(if errors { EXIT_ERROR } else { EXIT_CLEAN })
 }
 
-fn read_records(paths: &[PathBuf]) -> (Vec<Record>, bool) {
-    let mut all = Vec::new();
-    let mut errors = false;
-    for p in paths {
-        let (name, text) = if p.as_os_str() == "-" {
-            let mut s = String::new();
-            let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s);
-            ("<stdin>".to_string(), s)
-        } else {
-            match std::fs::read_to_string(p) {
-                Ok(t) => (p.display().to_string(), t),
-                Err(e) => {
-                    eprintln!("{}: error: cannot read: {e}", p.display());
-                    errors = true;
-                    continue;
-                }
-            }
-        };
-        let (r, d) = records::parse(&text, &name);
-        errors |= print_diags(&d);
-        all.extend(r);
-    }
-    // Detectors with windows need time order; sort is stable for equal times.
-    all.sort_by_key(Record::time);
-    (all, errors)
-}
-
 fn match_cmd(a: MatchArgs) -> Result<u8> {
     let have_feeds = a.src.config.is_some() || !a.src.manifests.is_empty();
     let (index, _, _, mut errors) = if have_feeds {
@@ -443,10 +416,10 @@ fn match_cmd(a: MatchArgs) -> Result<u8> {
         errors |= print_diags(&l.diagnostics);
         canaries = CanarySet::from_objects(&l.objects);
     }
-    let (recs, rec_errors) = read_records(&a.records);
-    errors |= rec_errors;
     let host = hostname(&a.out.hostname);
-    let outputs = Outputs::new(&a.out, true)?;
+    // Standard input is a live stream: every alert is written as soon as it is raised.
+    let live = a.records.iter().any(|p| p.as_os_str() == "-");
+    let outputs = Outputs::new(&a.out, !live)?;
     let psl = psl(&a.src.psl)?;
     let mut dns = (!a.no_dns_analytics)
         .then(|| DnsAnalytics::new(Model::builtin(), psl.clone(), DnsConfig::default()));
@@ -462,41 +435,80 @@ fn match_cmd(a: MatchArgs) -> Result<u8> {
     };
     let mut m = Matcher::new(&index);
     let mut alerts = 0u64;
+    let mut records = 0u64;
     let mut emit = |al: palisade_detect::Alert| {
         alerts += 1;
         outputs.emit(al);
     };
-    for r in &recs {
-        match r {
-            Record::Flow(f) => {
-                if m.flow(f) > 0 {
-                    for h in newest(&m, f.start) {
-                        emit(matcher::alert(&h, &host));
-                    }
-                }
-                if let Some(t) = canaries.flow_target(f) {
-                    emit(canary::flow_alert(f, &t, &host));
-                }
-                if let Some(b) = &mut base {
-                    for an in b.flow(f) {
-                        emit(palisade_threat::baseline::alert(&an, &host));
-                    }
+    // Records are matched one at a time as they are read (the detectors' windows assume the
+    // time order a sensor writes them in).
+    for p in &a.records {
+        use std::io::BufRead as _;
+        let (name, reader): (String, Box<dyn std::io::BufRead>) = if p.as_os_str() == "-" {
+            ("<stdin>".into(), Box::new(std::io::stdin().lock()))
+        } else {
+            match std::fs::File::open(p) {
+                Ok(f) => (
+                    p.display().to_string(),
+                    Box::new(std::io::BufReader::new(f)),
+                ),
+                Err(e) => {
+                    eprintln!("{}: error: cannot read: {e}", p.display());
+                    errors = true;
+                    continue;
                 }
             }
-            Record::Dns(d) => {
-                if m.dns(d) > 0 {
-                    for h in newest(&m, d.time) {
-                        emit(matcher::alert(&h, &host));
+        };
+        for (i, line) in reader.lines().enumerate() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("{name}:{}: error: {e}", i + 1);
+                    errors = true;
+                    break;
+                }
+            };
+            let r = match records::parse_line(&line, &name, i + 1) {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(d) => {
+                    eprintln!("{d}");
+                    errors = true;
+                    continue;
+                }
+            };
+            records += 1;
+            match &r {
+                Record::Flow(f) => {
+                    if m.flow(f) > 0 {
+                        for h in newest(&m, f.start) {
+                            emit(matcher::alert(&h, &host));
+                        }
+                    }
+                    if let Some(t) = canaries.flow_target(f) {
+                        emit(canary::flow_alert(f, &t, &host));
+                    }
+                    if let Some(b) = &mut base {
+                        for an in b.flow(f) {
+                            emit(palisade_threat::baseline::alert(&an, &host));
+                        }
                     }
                 }
-                if let Some(x) = &mut dns {
-                    for det in x.observe(d) {
-                        emit(palisade_threat::dns::alert(&det, &host));
+                Record::Dns(d) => {
+                    if m.dns(d) > 0 {
+                        for h in newest(&m, d.time) {
+                            emit(matcher::alert(&h, &host));
+                        }
                     }
-                }
-                if let Some(b) = &mut base {
-                    for an in b.dns(d) {
-                        emit(palisade_threat::baseline::alert(&an, &host));
+                    if let Some(x) = &mut dns {
+                        for det in x.observe(d) {
+                            emit(palisade_threat::dns::alert(&det, &host));
+                        }
+                    }
+                    if let Some(b) = &mut base {
+                        for an in b.dns(d) {
+                            emit(palisade_threat::baseline::alert(&an, &host));
+                        }
                     }
                 }
             }
@@ -510,7 +522,7 @@ fn match_cmd(a: MatchArgs) -> Result<u8> {
         dns.as_ref().map_or(0, |d| d.suppressed) + base.as_ref().map_or(0, |b| b.suppressed);
     eprintln!(
         "{} record(s), {alerts} alert(s){}",
-        recs.len(),
+        records,
         if suppressed > 0 {
             format!(", {suppressed} repeat(s) held back by the detectors' re-alert interval")
         } else {

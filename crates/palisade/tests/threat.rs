@@ -152,6 +152,21 @@ fn live_match_raises_feed_dga_and_canary_alerts() {
         alerts[6]["output_fields"]["canary.target"],
         "default/vault-internal"
     );
+    // Standard input, as `observe sensor -o json | palisade threat match -` gives it.
+    let records = std::fs::read(root().join("examples/threat/records.jsonl")).unwrap();
+    let out = palisade()
+        .args([
+            "threat",
+            "match",
+            "-",
+            "--config",
+            "examples/threat/threat.yaml",
+        ])
+        .write_stdin(records)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_lines(&out.stdout).len(), 6);
     // --fail-on-alert
     palisade()
         .args([
