@@ -14,7 +14,10 @@ use palisade_store::query::{Filter, Resolution};
 use palisade_store::{
     Batch, Endpoint, EndpointKind, FlowRecord, Security, SqliteOptions, SqliteStore, Store, Verdict,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+/// (minute, source address, destination, port, denied, plaintext)
+type DetailKey = (i64, String, String, u16, bool, bool);
 use std::time::Instant;
 
 struct Rng(u64);
@@ -94,6 +97,11 @@ fn reduction() {
         SqliteStore::open(&dir.path().join("flows.db"), &SqliteOptions::default()).unwrap();
     // Why records are kept whole, for the profile.
     let mut why: HashMap<&str, u64> = HashMap::new();
+    // The key distribution of the records kept in detail: distinct (minute, source pod and
+    // address, destination address, port, …) without the source port, and with external
+    // destinations as ranges.
+    let mut no_port: HashMap<&str, HashSet<DetailKey>> = HashMap::new();
+    let mut no_port_range: HashMap<&str, HashSet<DetailKey>> = HashMap::new();
     let started = Instant::now();
     for i in 0..records {
         let r = mix(i, t0, &mut rnd);
@@ -106,6 +114,21 @@ fn reduction() {
                 "external"
             };
             *why.entry(k).or_default() += 1;
+            let key = |dst: String| {
+                (
+                    r.start / 60_000,
+                    r.src.ip.clone(),
+                    dst,
+                    r.dst.port,
+                    r.effective_verdict() == Verdict::Denied,
+                    r.security == Security::Plaintext,
+                )
+            };
+            no_port.entry(k).or_default().insert(key(r.dst.ip.clone()));
+            no_port_range
+                .entry(k)
+                .or_default()
+                .insert(key(palisade_store::aggregate::external_range(&r.dst.ip)));
         }
         agg.add_flow(&r);
         // A batch every 10 s, as the ingest writer would at this rate (5 s or 50k records).
@@ -118,6 +141,16 @@ fn reduction() {
     let st = store.stats().unwrap();
     let mut why: Vec<_> = why.into_iter().collect();
     why.sort();
+    let sizes = |m: &HashMap<&str, HashSet<_>>| {
+        let mut v: Vec<(String, usize)> = m.iter().map(|(k, s)| (k.to_string(), s.len())).collect();
+        v.sort();
+        v
+    };
+    println!(
+        "reduction profile: detail keys without source port {:?}; and external destinations as ranges {:?}",
+        sizes(&no_port),
+        sizes(&no_port_range)
+    );
     println!(
         "reduction: {records} flow records (one hour at 1,000/s) → {} one-minute rows + {} detail rows = {:.1}:1 (minute rows alone {:.1}:1; {} hourly, {} daily rows; {:.0} MB on disk = {:.1} bytes/record); records kept in detail by reason {why:?}; generated, aggregated and written in {secs:.1} s = {:.0} records/s",
         st.minute_rows,

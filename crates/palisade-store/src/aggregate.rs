@@ -181,7 +181,9 @@ pub struct WorkloadLabels {
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
     pub flows: Vec<(FlowKey, FlowCounts)>,
-    /// Records kept whole: denied, plaintext, external, drifting.
+    /// Records kept with pod and IP detail (denied, plaintext, external, drifting): one per
+    /// minute and distinct record once the source port, times and counters are set aside
+    /// (see [`detail_key`]), with `connections` counting the records it adds up.
     pub details: Vec<FlowRecord>,
     pub dns: Vec<(DnsKey, DnsCounts)>,
     pub workloads: Vec<WorkloadLabels>,
@@ -189,12 +191,84 @@ pub struct Batch {
     pub records: u64,
 }
 
+/// What a detail row keeps of a record: everything but the source port (the initiator's
+/// ephemeral port), the times and the counters, which add up. Calico's flow logs drop the
+/// source port the same way; pods, addresses, destination port, verdicts, policies, TLS/SNI,
+/// HTTP and DNS names stay.
+pub fn detail_key(r: &FlowRecord) -> String {
+    let mut k = r.clone();
+    k.src.port = 0;
+    (k.start, k.end, k.tcp_flags, k.connections) = (0, 0, 0, 0);
+    (k.packets_out, k.bytes_out, k.packets_in, k.bytes_in) = (0, 0, 0, 0);
+    serde_json::to_string(&k).unwrap_or_default()
+}
+
+/// A stable 64-bit hash (FNV-1a) of a [`detail_key`]: with the minute, the identity of a
+/// detail row in the store, which adds later batches' connections into it.
+pub fn detail_hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The counters of a detail row, stored beside its [`detail_key`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DetailCounts {
+    pub start: i64,
+    pub end: i64,
+    pub packets_out: u64,
+    pub bytes_out: u64,
+    pub packets_in: u64,
+    pub bytes_in: u64,
+    pub tcp_flags: u8,
+    pub connections: u64,
+}
+
+impl DetailCounts {
+    pub fn of(r: &FlowRecord) -> DetailCounts {
+        DetailCounts {
+            start: r.start,
+            end: r.end,
+            packets_out: r.packets_out,
+            bytes_out: r.bytes_out,
+            packets_in: r.packets_in,
+            bytes_in: r.bytes_in,
+            tcp_flags: r.tcp_flags,
+            connections: r.connections(),
+        }
+    }
+    /// The detail row as a record: its key with these counters.
+    pub fn record(&self, key: &str) -> serde_json::Result<FlowRecord> {
+        let mut r: FlowRecord = serde_json::from_str(key)?;
+        r.start = self.start;
+        r.end = self.end;
+        r.packets_out = self.packets_out;
+        r.bytes_out = self.bytes_out;
+        r.packets_in = self.packets_in;
+        r.bytes_in = self.bytes_in;
+        r.tcp_flags = self.tcp_flags;
+        r.connections = self.connections;
+        Ok(r)
+    }
+}
+
+fn add_detail(d: &mut FlowRecord, r: &FlowRecord) {
+    d.start = d.start.min(r.start);
+    d.end = d.end.max(r.end);
+    d.packets_out += r.packets_out;
+    d.bytes_out += r.bytes_out;
+    d.packets_in += r.packets_in;
+    d.bytes_in += r.bytes_in;
+    d.tcp_flags |= r.tcp_flags;
+    d.connections += r.connections();
+}
+
 /// Builds [`Batch`]es from records.
 pub struct Aggregator {
     psl: SuffixList,
     flows: HashMap<FlowKey, FlowCounts>,
     dns: HashMap<DnsKey, DnsCounts>,
-    details: Vec<FlowRecord>,
+    details: HashMap<(i64, String), FlowRecord>,
     workloads: HashMap<(String, String), String>,
     records: u64,
 }
@@ -205,7 +279,7 @@ impl Aggregator {
             psl,
             flows: HashMap::new(),
             dns: HashMap::new(),
-            details: Vec::new(),
+            details: HashMap::new(),
             workloads: HashMap::new(),
             records: 0,
         }
@@ -244,7 +318,16 @@ impl Aggregator {
         };
         self.flows.entry(key).or_default().add(&FlowCounts::of(r));
         if r.keeps_detail() {
-            self.details.push(r.clone());
+            let key = (bucket(r.start, MINUTE_MS), detail_key(r));
+            match self.details.get_mut(&key) {
+                Some(d) => add_detail(d, r),
+                None => {
+                    let mut d = r.clone();
+                    d.src.port = 0;
+                    d.connections = r.connections();
+                    self.details.insert(key, d);
+                }
+            }
         }
     }
 
@@ -291,9 +374,11 @@ impl Aggregator {
                 labels,
             })
             .collect();
+        let mut details: Vec<_> = self.details.drain().collect();
+        details.sort_by(|a, b| (a.1.start, &a.0).cmp(&(b.1.start, &b.0)));
         Batch {
             flows,
-            details: std::mem::take(&mut self.details),
+            details: details.into_iter().map(|(_, d)| d).collect(),
             dns,
             workloads,
             records: std::mem::take(&mut self.records),
@@ -372,5 +457,38 @@ mod tests {
         assert_eq!(b.flows[0].0.verdict, "denied");
         assert_eq!(b.details.len(), 2);
         assert_eq!(external_range("2001:db8:1:2:3::4"), "2001:db8:1:2::/64");
+    }
+
+    #[test]
+    fn detail_rows_add_up_connections_that_differ_in_source_port() {
+        let mut a = Aggregator::new(SuffixList::default());
+        let mut r = FlowRecord {
+            start: 120_000,
+            end: 120_400,
+            src: pod("shop", "web", "10.0.0.1", 40000),
+            dst: pod("shop", "cache", "10.0.0.3", 6379),
+            protocol: "tcp".into(),
+            packets_out: 2,
+            bytes_out: 100,
+            tcp_flags: 0x02,
+            security: Security::Plaintext,
+            reporter: "sensor".into(),
+            ..FlowRecord::default()
+        };
+        a.add_flow(&r);
+        (r.src.port, r.start, r.end, r.tcp_flags) = (40001, 130_000, 131_000, 0x11);
+        a.add_flow(&r);
+        r.dst.ip = "10.0.0.4".into(); // another pod of the destination: its own row
+        a.add_flow(&r);
+        r.start = 180_000; // the next minute: its own row
+        a.add_flow(&r);
+        let b = a.take();
+        assert_eq!(b.details.len(), 3);
+        let d = &b.details[0];
+        assert_eq!((d.start, d.end, d.connections), (120_000, 131_000, 2));
+        assert_eq!((d.src.port, d.bytes_out, d.tcp_flags), (0, 200, 0x13));
+        assert_eq!(d.dst.ip, "10.0.0.3");
+        assert_eq!(b.details[1].connections, 1);
+        assert_eq!(b.details[2].start, 180_000);
     }
 }

@@ -12,7 +12,10 @@
 //! The client is async; the store owns a current-thread tokio runtime and blocks on it, so
 //! call it from a plain thread (the ingest writer, `spawn_blocking`), not from async code.
 
-use crate::aggregate::{bucket, Batch, DnsCounts, End, FlowCounts, DAY_MS};
+use crate::aggregate::{
+    bucket, detail_hash, detail_key, Batch, DetailCounts, DnsCounts, End, FlowCounts, DAY_MS,
+    MINUTE_MS,
+};
 pub use crate::location::ClickhouseUrl;
 use crate::query::{
     day_cut, Dialect, DnsRow, DomainRow, EdgeRow, Filter, GraphEdge, PolicyRow, Result, Retention,
@@ -69,7 +72,8 @@ const DETAIL_TABLE: &str = "CREATE TABLE IF NOT EXISTS flow_detail (
     src_ns String, src_name String, src_kind String, src_ip String,
     dst_ns String, dst_name String, dst_kind String, dst_ip String,
     port UInt16, proto String, verdict String, policy String, security String,
-    reporter String, record String
+    reporter String, record String, minute Int64, key_hash UInt64, packets_out UInt64,
+    bytes_out UInt64, packets_in UInt64, bytes_in UInt64, tcp_flags UInt8, flows UInt64
 ) ENGINE = MergeTree PARTITION BY toYYYYMMDD(toDateTime(intDiv(start, 1000), 'UTC'))
   ORDER BY (src_ns, src_name, start, seq)";
 
@@ -160,6 +164,14 @@ struct DetailRow {
     security: String,
     reporter: String,
     record: String,
+    minute: i64,
+    key_hash: u64,
+    packets_out: u64,
+    bytes_out: u64,
+    packets_in: u64,
+    bytes_in: u64,
+    tcp_flags: u8,
+    flows: u64,
 }
 
 #[derive(Row, Serialize, Deserialize)]
@@ -258,6 +270,19 @@ struct PolicyOut {
 }
 
 #[derive(Row, Deserialize)]
+struct DetailOut {
+    key: String,
+    start: i64,
+    end: i64,
+    packets_out: u64,
+    bytes_out: u64,
+    packets_in: u64,
+    bytes_in: u64,
+    tcp_flags: u8,
+    flows: u64,
+}
+
+#[derive(Row, Deserialize)]
 struct Text {
     text: String,
 }
@@ -286,6 +311,7 @@ fn label_exists(ns: &str, name: &str) -> String {
 const DIALECT: Dialect = Dialect {
     label_exists,
     detail_order: "seq",
+    bit_or: "groupBitOr",
 };
 
 fn now_ms() -> i64 {
@@ -472,7 +498,7 @@ impl ClickhouseStore {
         rep.dns_rows_deleted += self.logical_rows("dns_1h", DNS_KEY, Some(t))?;
         rep.dns_rows_deleted += self.logical_rows("dns_1d", DNS_KEY, Some(t))?;
         rep.detail_rows_deleted += self.count(
-            "SELECT count() AS n FROM flow_detail WHERE start < ?",
+            "SELECT count() AS n FROM (SELECT 1 FROM flow_detail WHERE start < ? GROUP BY minute, key_hash)",
             vec![SqlValue::Int(t)],
         )?;
         self.drop_before(&["flows_1m", "dns_1m"], minute_t)?;
@@ -541,10 +567,8 @@ impl Store for ClickhouseStore {
         let mut details = Vec::with_capacity(b.details.len());
         for (i, r) in b.details.iter().enumerate() {
             let (s, d) = (End::of(&r.src), End::of(&r.dst));
-            let record = serde_json::to_string(r).map_err(|e| StoreError::Backend {
-                path: self.name.clone(),
-                message: format!("encoding a detail record: {e}"),
-            })?;
+            let record = detail_key(r);
+            let c = DetailCounts::of(r);
             details.push(DetailRow {
                 start: r.start,
                 end_: r.end,
@@ -568,7 +592,15 @@ impl Store for ClickhouseStore {
                     .unwrap_or_default(),
                 security: r.security.as_str().into(),
                 reporter: r.reporter.clone(),
+                minute: bucket(r.start, MINUTE_MS),
+                key_hash: detail_hash(&record),
                 record,
+                packets_out: c.packets_out,
+                bytes_out: c.bytes_out,
+                packets_in: c.packets_in,
+                bytes_in: c.bytes_in,
+                tcp_flags: c.tcp_flags,
+                flows: c.connections,
             });
         }
         self.insert("flow_detail", details)?;
@@ -682,10 +714,20 @@ impl Store for ClickhouseStore {
     }
 
     fn details(&self, f: &Filter) -> Result<Vec<FlowRecord>> {
-        self.fetch::<Text>(self.sql(f).details(f)?)?
+        self.fetch::<DetailOut>(self.sql(f).details(f)?)?
             .iter()
-            .map(|t| {
-                serde_json::from_str(&t.text).map_err(|e| StoreError::Backend {
+            .map(|d| {
+                let c = DetailCounts {
+                    start: d.start,
+                    end: d.end,
+                    packets_out: d.packets_out,
+                    bytes_out: d.bytes_out,
+                    packets_in: d.packets_in,
+                    bytes_in: d.bytes_in,
+                    tcp_flags: d.tcp_flags,
+                    connections: d.flows,
+                };
+                c.record(&d.key).map_err(|e| StoreError::Backend {
                     path: self.name.clone(),
                     message: format!("a stored detail record is not readable: {e}"),
                 })
@@ -734,7 +776,10 @@ impl Store for ClickhouseStore {
             minute_rows: self.logical_rows("flows_1m", FLOW_KEY, None)?,
             hour_rows: self.logical_rows("flows_1h", FLOW_KEY, None)?,
             day_rows: self.logical_rows("flows_1d", FLOW_KEY, None)?,
-            detail_rows: self.count("SELECT count() AS n FROM flow_detail", Vec::new())?,
+            detail_rows: self.count(
+                "SELECT count() AS n FROM (SELECT 1 FROM flow_detail GROUP BY minute, key_hash)",
+                Vec::new(),
+            )?,
             dns_rows: self.logical_rows("dns_1m", DNS_KEY, None)?,
             batches,
             records,

@@ -418,6 +418,8 @@ pub struct Dialect {
     pub label_exists: fn(&str, &str) -> String,
     /// Detail rows in insertion order after `start`.
     pub detail_order: &'static str,
+    /// The aggregate that ORs TCP flags of the rows a detail row was written as.
+    pub bit_or: &'static str,
 }
 
 /// The queries of the [`Store`] trait as SQL text with `?` placeholders, shared by the SQL
@@ -573,7 +575,8 @@ impl Sql<'_> {
         Ok((sql, p))
     }
 
-    /// Columns: policy (`(none)` when empty), flows, distinct edges, min(start), max(end_).
+    /// Columns: policy (`(none)` when empty), flows (connections), distinct edges,
+    /// min(start), max(end_).
     pub fn denied_by_policy(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
         let shape = TableShape {
             verdict: None,
@@ -581,21 +584,28 @@ impl Sql<'_> {
         };
         let (w, p) = where_clause(f, shape, &FLOW_ENDS, &self.dialect.label_exists)?;
         let sql = format!(
-            "SELECT CASE WHEN policy = '' THEN '(none)' ELSE policy END AS deciding, count(*),
+            "SELECT CASE WHEN policy = '' THEN '(none)' ELSE policy END AS deciding, sum(flows),
                count(DISTINCT src_ns || '/' || src_name || '>' || dst_ns || '/' || dst_name || ':' || CAST(port AS String)),
                min(start), max(end_)
              FROM flow_detail WHERE verdict = 'denied' AND {w}
-             GROUP BY deciding ORDER BY count(*) DESC, deciding{}",
+             GROUP BY deciding ORDER BY sum(flows) DESC, deciding{}",
             limit(f)
         );
         Ok((sql, p))
     }
 
-    /// Columns: record (the JSON of the whole flow record).
+    /// Detail rows, one per (minute, key) however many writes added to it. Columns: the
+    /// record's key (JSON, see [`crate::aggregate::detail_key`]), min(start), max(end_), the
+    /// sums of packets_out, bytes_out, packets_in, bytes_in, the OR of tcp_flags, the sum of
+    /// flows (connections).
     pub fn details(&self, f: &Filter) -> Result<(String, Vec<SqlValue>)> {
         let (w, p) = where_clause(f, DETAIL_SHAPE, &FLOW_ENDS, &self.dialect.label_exists)?;
         let sql = format!(
-            "SELECT record FROM flow_detail WHERE {w} ORDER BY start, {}{}",
+            "SELECT min(record), min(start), max(end_), sum(packets_out), sum(bytes_out),
+               sum(packets_in), sum(bytes_in), {}(tcp_flags), sum(flows)
+             FROM flow_detail WHERE {w} GROUP BY minute, key_hash
+             ORDER BY min(start), min({}){}",
+            self.dialect.bit_or,
             self.dialect.detail_order,
             limit(f)
         );

@@ -217,6 +217,15 @@ pub struct FlowRecord {
     /// The record was flushed early because the flow table was full.
     #[serde(default)]
     pub evicted: bool,
+    /// How many connections the record stands for: the store's detail rows add up records
+    /// that differ only in the source (ephemeral) port, times and counters. 0 and 1 both
+    /// mean one; see [`FlowRecord::connections`].
+    #[serde(default, skip_serializing_if = "at_most_one")]
+    pub connections: u64,
+}
+
+fn at_most_one(n: &u64) -> bool {
+    *n <= 1
 }
 
 impl FlowRecord {
@@ -226,6 +235,10 @@ impl FlowRecord {
             (Verdict::Unknown, Some(c)) => c,
             (v, _) => v,
         }
+    }
+    /// The connections this record stands for (at least one).
+    pub fn connections(&self) -> u64 {
+        self.connections.max(1)
     }
     /// Denied, plaintext and external flows keep pod and IP detail in the store.
     pub fn keeps_detail(&self) -> bool {

@@ -2,7 +2,10 @@
 //! its rows into the one-minute, hourly and daily tables (counters add), appends detail records and
 //! DNS rows, and bumps the batch counter; `synchronous=FULL` makes a committed batch durable.
 
-use crate::aggregate::{bucket, Batch, DnsCounts, End, FlowCounts, DAY_MS};
+use crate::aggregate::{
+    bucket, detail_hash, detail_key, Batch, DetailCounts, DnsCounts, End, FlowCounts, DAY_MS,
+    MINUTE_MS,
+};
 use crate::query::{
     day_cut, Dialect, DnsRow, DomainRow, EdgeRow, Filter, GraphEdge, PolicyRow, Result, Retention,
     RetentionReport, Sql, SqlValue, Store, StoreError, StoreStats, Talker, ROLLUPS,
@@ -13,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// 2: daily rollups (`flows_1d`, `dns_1d`); a version 1 store gets them from its hourly
-/// rows when it is opened.
-const SCHEMA_VERSION: i64 = 2;
+/// rows when it is opened. 3: detail rows add up connections per (minute, key): `minute`,
+/// `key_hash` (unique together), counters and `flows` columns beside the key in `record`.
+const SCHEMA_VERSION: i64 = 3;
 
 fn flow_table(suffix: &str) -> String {
     format!(
@@ -54,7 +58,11 @@ const DETAIL_TABLE: &str = "CREATE TABLE IF NOT EXISTS flow_detail (
     src_ns TEXT NOT NULL, src_name TEXT NOT NULL, src_kind TEXT NOT NULL, src_ip TEXT NOT NULL,
     dst_ns TEXT NOT NULL, dst_name TEXT NOT NULL, dst_kind TEXT NOT NULL, dst_ip TEXT NOT NULL,
     port INTEGER NOT NULL, proto TEXT NOT NULL, verdict TEXT NOT NULL, policy TEXT NOT NULL,
-    security TEXT NOT NULL, reporter TEXT NOT NULL, record TEXT NOT NULL
+    security TEXT NOT NULL, reporter TEXT NOT NULL, record TEXT NOT NULL,
+    minute INTEGER NOT NULL DEFAULT 0, key_hash INTEGER NOT NULL DEFAULT 0,
+    packets_out INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,
+    packets_in INTEGER NOT NULL DEFAULT 0, bytes_in INTEGER NOT NULL DEFAULT 0,
+    tcp_flags INTEGER NOT NULL DEFAULT 0, flows INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS flow_detail_start ON flow_detail(start);
 CREATE TABLE IF NOT EXISTS workloads (
@@ -123,11 +131,12 @@ impl SqliteStore {
                 .map_err(err)?;
             }
             Some(SCHEMA_VERSION) => {}
-            Some(1) => {
-                // The daily rollups did not exist: add the hourly rows up by day.
-                let day = |t: &str| format!("({t} - ({t} % {DAY_MS}))");
-                conn.execute_batch(&format!(
-                    "BEGIN;
+            Some(v @ (1 | 2)) => {
+                if v == 1 {
+                    // The daily rollups did not exist: add the hourly rows up by day.
+                    let day = |t: &str| format!("({t} - ({t} % {DAY_MS}))");
+                    conn.execute_batch(&format!(
+                        "BEGIN;
                      INSERT INTO flows_1d SELECT {}, src_ns, src_name, src_kind, dst_ns, dst_name,
                        dst_kind, dst_dns, port, proto, verdict, reporter, sum(flows),
                        sum(packets_out), sum(bytes_out), sum(packets_in), sum(bytes_in),
@@ -138,12 +147,40 @@ impl SqliteStore {
                        domain, qtype, rcode, reporter, sum(queries), max(answers),
                        min(first_seen), max(last_seen)
                      FROM dns_1h GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
-                     UPDATE meta SET value = {SCHEMA_VERSION} WHERE key = 'schema';
                      COMMIT;",
-                    day("bucket"),
-                    day("bucket")
-                ))
-                .map_err(err)?;
+                        day("bucket"),
+                        day("bucket")
+                    ))
+                    .map_err(err)?;
+                }
+                // Version 2 detail rows were one record each, its counters in the JSON; each
+                // keeps a key of its own (-id).
+                let mut sql = String::from("BEGIN;");
+                for col in [
+                    "minute",
+                    "key_hash",
+                    "packets_out",
+                    "bytes_out",
+                    "packets_in",
+                    "bytes_in",
+                    "tcp_flags",
+                ] {
+                    sql.push_str(&format!(
+                        "ALTER TABLE flow_detail ADD COLUMN {col} INTEGER NOT NULL DEFAULT 0;"
+                    ));
+                }
+                sql.push_str(&format!(
+                    "ALTER TABLE flow_detail ADD COLUMN flows INTEGER NOT NULL DEFAULT 1;
+                     UPDATE flow_detail SET minute = start - (start % 60000), key_hash = -id,
+                       packets_out = coalesce(json_extract(record, '$.packets_out'), 0),
+                       bytes_out = coalesce(json_extract(record, '$.bytes_out'), 0),
+                       packets_in = coalesce(json_extract(record, '$.packets_in'), 0),
+                       bytes_in = coalesce(json_extract(record, '$.bytes_in'), 0),
+                       tcp_flags = coalesce(json_extract(record, '$.tcp_flags'), 0);
+                     UPDATE meta SET value = {SCHEMA_VERSION} WHERE key = 'schema';
+                     COMMIT;"
+                ));
+                conn.execute_batch(&sql).map_err(err)?;
             }
             Some(v) => {
                 return Err(StoreError::Backend {
@@ -154,6 +191,10 @@ impl SqliteStore {
                 })
             }
         }
+        conn.execute_batch(
+            "CREATE UNIQUE INDEX IF NOT EXISTS flow_detail_key ON flow_detail(minute, key_hash);",
+        )
+        .map_err(err)?;
         Ok(SqliteStore {
             conn,
             path: path.to_path_buf(),
@@ -250,8 +291,16 @@ impl SqliteStore {
         {
             let mut st = tx.prepare_cached(
                 "INSERT INTO flow_detail (start, end_, src_ns, src_name, src_kind, src_ip, dst_ns,
-                   dst_name, dst_kind, dst_ip, port, proto, verdict, policy, security, reporter, record)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+                   dst_name, dst_kind, dst_ip, port, proto, verdict, policy, security, reporter, record,
+                   minute, key_hash, packets_out, bytes_out, packets_in, bytes_in, tcp_flags, flows)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,
+                   ?22,?23,?24,?25)
+                 ON CONFLICT (minute, key_hash) DO UPDATE SET start = min(start, excluded.start),
+                   end_ = max(end_, excluded.end_), packets_out = packets_out + excluded.packets_out,
+                   bytes_out = bytes_out + excluded.bytes_out,
+                   packets_in = packets_in + excluded.packets_in,
+                   bytes_in = bytes_in + excluded.bytes_in,
+                   tcp_flags = tcp_flags | excluded.tcp_flags, flows = flows + excluded.flows",
             )?;
             for r in &b.details {
                 let (s, d) = (End::of(&r.src), End::of(&r.dst));
@@ -260,8 +309,8 @@ impl SqliteStore {
                     .clone()
                     .or_else(|| r.computed_policy.clone())
                     .unwrap_or_default();
-                let json = serde_json::to_string(r)
-                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                let key = detail_key(r);
+                let c = DetailCounts::of(r);
                 st.execute(params![
                     r.start,
                     r.end,
@@ -279,7 +328,15 @@ impl SqliteStore {
                     policy,
                     r.security.as_str(),
                     r.reporter,
-                    json,
+                    key,
+                    bucket(r.start, MINUTE_MS),
+                    detail_hash(&key) as i64,
+                    c.packets_out as i64,
+                    c.bytes_out as i64,
+                    c.packets_in as i64,
+                    c.bytes_in as i64,
+                    c.tcp_flags,
+                    c.connections as i64,
                 ])?;
             }
         }
@@ -408,6 +465,8 @@ fn edge_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EdgeRow> {
 const DIALECT: Dialect = Dialect {
     label_exists,
     detail_order: "id",
+    // Detail rows are upserted: one row per key, nothing to OR.
+    bit_or: "max",
 };
 
 impl Store for SqliteStore {
@@ -489,11 +548,24 @@ impl Store for SqliteStore {
     }
 
     fn details(&self, f: &Filter) -> Result<Vec<FlowRecord>> {
-        let texts: Vec<String> = self.rows(self.sql(f).details(f)?, |r| r.get(0))?;
-        texts
-            .iter()
-            .map(|t| {
-                serde_json::from_str(t).map_err(|e| StoreError::Backend {
+        let rows: Vec<(String, DetailCounts)> = self.rows(self.sql(f).details(f)?, |r| {
+            Ok((
+                r.get(0)?,
+                DetailCounts {
+                    start: r.get(1)?,
+                    end: r.get(2)?,
+                    packets_out: u(r, 3)?,
+                    bytes_out: u(r, 4)?,
+                    packets_in: u(r, 5)?,
+                    bytes_in: u(r, 6)?,
+                    tcp_flags: r.get(7)?,
+                    connections: u(r, 8)?,
+                },
+            ))
+        })?;
+        rows.iter()
+            .map(|(key, c)| {
+                c.record(key).map_err(|e| StoreError::Backend {
                     path: self.path.clone(),
                     message: format!("a stored detail record is not readable: {e}"),
                 })

@@ -23,6 +23,12 @@ fn store_suite() {
 }
 
 #[test]
+fn detail_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    testsuite::run_detail_merge(&mut open(&dir, &SqliteOptions::default()));
+}
+
+#[test]
 fn size_retention() {
     let dir = tempfile::tempdir().unwrap();
     testsuite::run_size_retention(&mut open(&dir, &SqliteOptions::default()));

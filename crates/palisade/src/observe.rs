@@ -1023,6 +1023,7 @@ fn query(a: QueryArgs) -> Result<u8> {
                     "SOURCE",
                     "DESTINATION",
                     "PROTO",
+                    "FLOWS",
                     "VERDICT",
                     "SECURITY",
                     "POLICY",
@@ -1031,9 +1032,14 @@ fn query(a: QueryArgs) -> Result<u8> {
                 |d| {
                     vec![
                         time(d.start),
-                        format!("{} {}:{}", end_label(&d.src), d.src.ip, d.src.port),
+                        // Stored detail rows drop the (ephemeral) source port: 0.
+                        match d.src.port {
+                            0 => format!("{} {}", end_label(&d.src), d.src.ip),
+                            p => format!("{} {}:{p}", end_label(&d.src), d.src.ip),
+                        },
                         format!("{} {}:{}", end_label(&d.dst), d.dst.ip, d.dst.port),
                         d.protocol.clone(),
+                        d.connections().to_string(),
                         d.effective_verdict().as_str().to_string(),
                         d.security.as_str().to_string(),
                         d.policy
