@@ -311,6 +311,43 @@ mod tests {
     use palisade_store::DnsAnswer;
 
     #[test]
+    fn stored_dns_rows() {
+        use palisade_store::aggregate::DnsCounts;
+        let mut idx = Index::new(SuffixList::parse("com\nexample\n"));
+        let f = idx.add_feed("f", "f");
+        idx.insert(&Ioc::Net("192.0.2.0/24".parse().unwrap()), f);
+        idx.insert(&Ioc::Domain("evil.example".into()), f);
+        let mut m = Matcher::new(&idx);
+        let row = |q: &str, answers: &str| DnsRow {
+            client: End {
+                namespace: "shop".into(),
+                name: "web".into(),
+                kind: EndpointKind::Pod,
+            },
+            qname: q.into(),
+            domain: String::new(),
+            qtype: "A".into(),
+            rcode: "NOERROR".into(),
+            counts: DnsCounts {
+                queries: 4,
+                answers: answers.into(),
+                first_seen: 10,
+                last_seen: 90,
+            },
+        };
+        assert_eq!(
+            m.dns_row(&row("www.shop.com", "cdn.evil.example, 192.0.2.7")),
+            2
+        );
+        assert_eq!(m.dns_row(&row("a.evil.example", "")), 0);
+        let h = m.hits();
+        assert_eq!(h[0].field, "dns.cname");
+        assert_eq!(h[0].count, 8);
+        assert_eq!(h[1].indicator, "192.0.2.0/24");
+        assert_eq!(h[0].workload, "shop/web");
+    }
+
+    #[test]
     fn flow_and_dns_hits_grouped() {
         let mut idx = Index::new(SuffixList::parse("com\nexample\n"));
         let f = idx.add_feed("feodo", "feodo.txt");

@@ -391,3 +391,64 @@ fn hunt_over_the_store_and_the_impact_of_the_block() {
     assert_eq!(denied[0]["port"], 4444);
     assert_eq!(denied[0]["flows"], 2);
 }
+
+#[test]
+fn a_global_threat_feed_in_the_manifests_is_fetched() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        let req = String::from_utf8_lossy(&buf[..n]).to_string();
+        let body = "# feed\n203.0.113.7\n198.51.100.0/24\n";
+        write!(
+            s,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        req
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let gtf = dir.path().join("gtf.yaml");
+    std::fs::write(
+        &gtf,
+        format!(
+            "apiVersion: projectcalico.org/v3\nkind: GlobalThreatFeed\nmetadata:\n  name: sample-ips\nspec:\n  content: IPSet\n  pull:\n    period: 1h\n    http:\n      url: http://127.0.0.1:{port}/feed.txt\n      headers:\n        - name: X-Key\n          valueFrom:\n            configMapKeyRef: {{name: feed-keys, key: k}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: feed-keys\ndata:\n  k: abc\n"
+        ),
+    )
+    .unwrap();
+    let out = palisade()
+        .args(["threat", "feeds", "-o", "json", "--manifests"])
+        .arg(&gtf)
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["feeds"][0]["name"], "sample-ips");
+    assert_eq!(v["feeds"][0]["outcome"], "fetched");
+    assert_eq!(v["feeds"][0]["indicators"], 2);
+    let req = server.join().unwrap();
+    assert!(req.starts_with("GET /feed.txt HTTP/1.1\r\n"), "{req}");
+    assert!(req.contains("X-Key: abc\r\n"), "{req}");
+    // Within the period the cached copy is used; no server is needed.
+    let out = palisade()
+        .args(["threat", "feeds", "-o", "json", "--manifests"])
+        .arg(&gtf)
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["feeds"][0]["outcome"], "too-soon");
+    assert_eq!(v["feeds"][0]["indicators"], 2);
+}
