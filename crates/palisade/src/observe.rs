@@ -58,12 +58,18 @@ struct ImportArgs {
     /// Log files to import; `-` is standard input.
     #[arg(value_name = "FILE", required_unless_present = "hubble_server")]
     files: Vec<PathBuf>,
-    /// The format of the files.
-    #[arg(long, value_enum, required_unless_present = "hubble_server")]
-    format: Option<ImportFormat>,
+    /// The format of the files (`--format` is reserved by the CLI convention for the old
+    /// spelling of -o).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_enum,
+        required_unless_present = "hubble_server"
+    )]
+    input_format: Option<ImportFormat>,
     /// Read flows from a Hubble server or Relay through the Observer gRPC API (host:port or
     /// http://host:port) instead of files.
-    #[arg(long, value_name = "ADDR", conflicts_with_all = ["files", "format"])]
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["files", "input_format"])]
     hubble_server: Option<String>,
     /// With --hubble-server: keep streaming new flows until interrupted.
     #[arg(long, requires = "hubble_server")]
@@ -641,14 +647,14 @@ fn import(a: ImportArgs) -> Result<u8> {
         attribution: &attribution,
         inner: &mut output,
     };
-    let format = match a.format {
+    let format = match a.input_format {
         _ if a.hubble_server.is_some() => Format::Hubble,
         Some(ImportFormat::Hubble) => Format::Hubble,
         Some(ImportFormat::CalicoFlows) => Format::CalicoFlows,
         Some(ImportFormat::CalicoDns) => Format::CalicoDns,
         Some(ImportFormat::IgDns) => Format::IgDns,
         Some(ImportFormat::Coredns) => Format::Coredns,
-        None => anyhow::bail!("--format is required with files"),
+        None => anyhow::bail!("--input-format is required with files"),
     };
     let mut imp = Importer::new(Options {
         default_time_ms,

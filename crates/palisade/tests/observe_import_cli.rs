@@ -29,7 +29,7 @@ fn import(db: &str, format: &str, file: &str) -> String {
     let (code, out, err) = run(&[
         "observe",
         "import",
-        "--format",
+        "--input-format",
         format,
         &format!("{DIR}/{file}"),
         "--snapshot",
@@ -136,7 +136,7 @@ fn json_output_keeps_verdict_drop_reason_and_policies() {
     let (code, out, err) = run(&[
         "observe",
         "import",
-        "--format",
+        "--input-format",
         "hubble",
         &format!("{DIR}/hubble.jsonl"),
         "--snapshot",
@@ -145,7 +145,10 @@ fn json_output_keeps_verdict_drop_reason_and_policies() {
         "json",
     ]);
     assert_eq!(code, 2, "{err}");
-    let recs: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let drop = recs
         .iter()
         .find(|r| r["drop_reason"] == "POLICY_DENIED")
@@ -154,20 +157,31 @@ fn json_output_keeps_verdict_drop_reason_and_policies() {
     assert_eq!(drop["computed_verdict"], "denied");
     assert_eq!(drop["policies"][0], "shop/db-ingress");
     assert_eq!(drop["drift"], false);
-    assert!(recs.iter().any(|r| r["type"] == "dns" && r["qname"] == "api.example.com"));
+    assert!(recs
+        .iter()
+        .any(|r| r["type"] == "dns" && r["qname"] == "api.example.com"));
 }
 
 #[test]
 fn usage_and_unreadable_input() {
     let (code, _, err) = run(&["observe", "import", "x.log"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--format"), "{err}");
-    let (code, _, err) = run(&["observe", "import", "--format", "coredns", "no/such.log"]);
+    assert!(err.contains("--input-format"), "{err}");
+    let (code, _, err) = run(&[
+        "observe",
+        "import",
+        "--input-format",
+        "coredns",
+        "no/such.log",
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("no/such.log"), "{err}");
     let (code, _, err) = run(&["observe", "import", "--hubble-server", "127.0.0.1:1"]);
     assert_eq!(code, 2);
-    assert!(err.contains("Hubble server 127.0.0.1:1: cannot connect"), "{err}");
+    assert!(
+        err.contains("Hubble server 127.0.0.1:1: cannot connect"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -175,11 +189,16 @@ fn standard_input() {
     let o = Bin::cargo_bin("palisade")
         .unwrap()
         .current_dir(repo())
-        .args(["observe", "import", "--format", "coredns", "-", "-o", "json"])
+        .args(["observe", "import", "--input-format", "coredns", "-", "-o", "json"])
         .write_stdin("[INFO] 10.0.0.1:5353 - 7 \"A IN a.example. udp 29 false 512\" NOERROR qr,rd 45 0.001s\n")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["qname"], "a.example");
     assert_eq!(v["client"]["ip"], "10.0.0.1");
