@@ -347,3 +347,67 @@ fn taxii_discovery_collections_paging_and_added_after() {
     );
     assert_eq!(p.iocs.len(), 4);
 }
+
+/// HTTPS: rustls (ring) on both sides, a certificate for `localhost` trusted through
+/// `--ca-file`; an untrusted certificate is a failed fetch, not a silent downgrade.
+#[test]
+fn https_with_a_ca_file() {
+    use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    use std::io::{Read, Write};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &cert_pem).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_cfg = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(sock) = s else { continue };
+            let conn = rustls::ServerConnection::new(server_cfg.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut buf = [0u8; 2048];
+            if tls.read(&mut buf).is_err() {
+                continue; // the untrusting client hangs up during the handshake
+            }
+            let body = "203.0.113.7\n";
+            let _ = write!(
+                tls,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    let url = format!("https://localhost:{port}/feed.txt");
+    let good = |_: &str| true;
+    let cache = tempfile::tempdir().unwrap();
+    let trusted = tls_config(Some(&ca)).unwrap();
+    let mut s = spec("tls", url.clone(), Format::Plain, 3600);
+    s.headers.clear();
+    let f = fetch_feed(&s, cache.path(), &trusted, 1, true, &good);
+    assert_eq!(f.outcome, Outcome::Fetched, "{:?}", f.error);
+    assert_eq!(f.text.as_deref(), Some("203.0.113.7\n"));
+    let untrusted = tls_config(None).unwrap();
+    let f = fetch_feed(&s, cache.path(), &untrusted, 2, true, &good);
+    assert_eq!(f.outcome, Outcome::Failed);
+    assert!(f.error.unwrap().to_lowercase().contains("certificate"));
+    assert_eq!(
+        f.text.as_deref(),
+        Some("203.0.113.7\n"),
+        "the last good copy"
+    );
+}
