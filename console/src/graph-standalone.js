@@ -24,7 +24,8 @@ function start() {
     onNamespace: (ns) => g.toggle(ns),
   });
   g.setData(data, { fit: true });
-  document.getElementById('legend').appendChild(legend(document));
+  const classes = [...new Set(data.edges.map((e) => e.class))];
+  document.getElementById('legend').appendChild(legend(document, classes));
   const search = document.getElementById('search');
   if (search) search.addEventListener('input', () => g.setSearch(search.value));
   window.__palisadeGraph = g;

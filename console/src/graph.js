@@ -8,7 +8,7 @@
 
 export const VERDICTS = ['allowed', 'denied', 'mixed', 'plaintext', 'unknown'];
 // Readable without colour: each verdict also has its own dash pattern.
-export const DASH = { allowed: [], denied: [7, 4], mixed: [10, 3, 2, 3], plaintext: [2, 3], unknown: [1, 5] };
+export const DASH = { allowed: [], denied: [7, 4], mixed: [10, 3, 2, 3], plaintext: [2, 3], unknown: [1, 5], attack: [] };
 
 const NODE_R = 7;
 const CELL = 64;
@@ -18,6 +18,28 @@ const TITLE = 18;
 function cssVar(el, name, fallback) {
   const v = getComputedStyle(el).getPropertyValue(name).trim();
   return v || fallback;
+}
+
+// The text, cut with an ellipsis to fit `w` pixels (never squeezed).
+const fitCache = new Map();
+function fit(c, text, w) {
+  const key = c.font + '\u0000' + w + '\u0000' + text;
+  let v = fitCache.get(key);
+  if (v === undefined) {
+    v = cut(c, text, w);
+    if (fitCache.size > 20000) fitCache.clear();
+    fitCache.set(key, v);
+  }
+  return v;
+}
+function cut(c, text, w) {
+  if (c.measureText(text).width <= w) return text;
+  let lo = 0, hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (c.measureText(text.slice(0, mid) + '\u2026').width <= w) lo = mid; else hi = mid - 1;
+  }
+  return text.slice(0, lo) + '\u2026';
 }
 
 function groupClass(acc) {
@@ -138,6 +160,7 @@ export class Graph {
     }
     this.drawn = [...merged.values()].map((m) => {
       m.class = m.edges.length === 1 ? m.edges[0].class : groupClass(m);
+      m.label = m.edges.length === 1 ? m.edges[0].label || '' : '';
       m.merged = m.edges.length > 1 || m.s.startsWith('ns:') || m.d.startsWith('ns:');
       m.a = this._point(m.s); m.b = this._point(m.d);
       return m;
@@ -218,14 +241,14 @@ export class Graph {
       text: cssVar(el, '--fg', '#111'), node: cssVar(el, '--node', '#2563eb'), ext: cssVar(el, '--node-ext', '#7c3aed'),
       sel: cssVar(el, '--sel', '#f59e0b'),
     };
-    const vc = {}; for (const v of VERDICTS) vc[v] = cssVar(el, '--v-' + v, '#888');
+    const vc = {}; for (const v of Object.keys(DASH)) vc[v] = cssVar(el, '--v-' + v, '#888');
     c.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     c.fillStyle = col.bg;
     c.fillRect(0, 0, el.width, el.height);
     c.setTransform(this.dpr * this.view.k, 0, 0, this.dpr * this.view.k, this.dpr * this.view.x, this.dpr * this.view.y);
     const k = this.view.k;
     // Namespaces.
-    c.font = '12px system-ui, sans-serif';
+    c.font = '11px system-ui, sans-serif';
     c.textBaseline = 'middle';
     for (const b of this.boxes.values()) {
       c.fillStyle = col.ns; c.strokeStyle = this._isSel('ns', b.id) ? col.sel : col.nsBorder;
@@ -233,7 +256,7 @@ export class Graph {
       c.beginPath(); c.roundRect(b.x, b.y, b.w, b.h, 6); c.fill(); c.stroke();
       if (k * 12 > 5) {
         c.fillStyle = col.text;
-        c.fillText((b.collapsed ? '\u25b8 ' : '\u25be ') + b.id + (b.collapsed ? ` (${b.nodes.length})` : ''), b.x + 6, b.y + 11, b.w - 10);
+        c.fillText(fit(c, (b.collapsed ? '\u25b8 ' : '\u25be ') + b.id + (b.collapsed ? ` (${b.nodes.length})` : ''), b.w - 10), b.x + 6, b.y + 11);
       }
     }
     // Edges. Many edges are drawn translucent, so density shows and single edges stay
@@ -261,6 +284,7 @@ export class Graph {
       c.lineTo(x2 - h * Math.cos(a - 0.45), y2 - h * Math.sin(a - 0.45));
       c.lineTo(x2 - h * Math.cos(a + 0.45), y2 - h * Math.sin(a + 0.45));
       c.closePath(); c.fill();
+      if (m.label && (sel || (this.drawn.length <= 25 && k >= 1.2))) { c.fillStyle = col.text; const [lx, ly] = this._at(seg, 0.5); c.fillText(m.label, lx, ly - 4, 140); }
     }
     c.globalAlpha = 1;
     // Workloads.
@@ -274,12 +298,12 @@ export class Graph {
       for (const n of b.nodes) {
         const p = this.pos.get(n.id);
         const hit = this.match.has(n.id), sel = this._isSel('node', n.id);
-        c.fillStyle = n.kind === 'external' || n.kind === 'node' ? col.ext : col.node;
+        c.fillStyle = n.kind === 'target' ? vc.denied : n.kind === 'external' || n.kind === 'node' ? col.ext : col.node;
         c.beginPath(); c.arc(p.x, p.y, NODE_R, 0, 7); c.fill();
         if (hit || sel) { c.strokeStyle = col.sel; c.lineWidth = 3 / k; c.beginPath(); c.arc(p.x, p.y, NODE_R + 3, 0, 7); c.stroke(); }
         if (labels || hit || sel) {
           c.fillStyle = col.text;
-          c.fillText(n.name, p.x - CELL / 2 + 1, p.y + NODE_R + 6, CELL - 2);
+          c.fillText(fit(c, n.name, CELL - 4), p.x - CELL / 2 + 2, p.y + NODE_R + 7);
         }
       }
     }
@@ -417,10 +441,10 @@ export class Graph {
 }
 
 // A legend element: verdict, colour swatch and dash pattern.
-export function legend(doc) {
+export function legend(doc, classes = VERDICTS) {
   const el = doc.createElement('div');
   el.className = 'legend';
-  for (const v of VERDICTS) {
+  for (const v of classes) {
     const s = doc.createElement('span');
     s.className = 'lg';
     s.innerHTML = `<svg width="34" height="10" aria-hidden="true"><line x1="1" y1="5" x2="33" y2="5" class="lg-${v}" stroke-width="3" stroke-dasharray="${DASH[v].join(' ')}"/></svg>${v}`;

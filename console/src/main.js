@@ -168,7 +168,7 @@ async function showEdge(m) {
     table([['port', (r) => `${r.protocol}/${r.port}`], ['verdict', (r) => r.verdict], ['flows', (r) => r.flows], ['bytes', (r) => fmtBytes(r.bytes_out + r.bytes_in)], ['TLS', (r) => r.tls_flows], ['first', (r) => fmtTime(r.first_seen)], ['last', (r) => fmtTime(r.last_seen)]], d.rows),
   ];
   if (d.details.length) {
-    kids.push(el('h3', {}, 'Flows kept whole'), table([['start', (r) => fmtTime(r.start)], ['source', (r) => `${r.src.pod || r.src.ip}:${r.src.port}`], ['destination', (r) => `${r.dst.ip}:${r.dst.port}`], ['state', (r) => r.tcp_state || ''], ['security', (r) => r.security], ['policy', (r) => r.policy || r.computed_policy || '']], d.details));
+    kids.push(el('h3', {}, 'Flows kept whole'), table([['start', (r) => fmtTime(r.start)], ['source', (r) => `${r.src.pod || r.src.ip}:${r.src.port}`], ['destination', (r) => `${r.dst.ip}:${r.dst.port}`], ['connections', (r) => r.connections || 1], ['state', (r) => r.tcp_state || ''], ['security', (r) => r.security], ['policy', (r) => r.policy || r.computed_policy || '']], d.details));
   }
   if (!d.snapshot) kids.push(el('p', { class: 'muted' }, 'Start the server with --snapshot to see which policy decides this edge.'));
   for (const x of d.explain) {

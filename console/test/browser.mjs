@@ -188,5 +188,33 @@ async function waitStats(page, want) {
   await ctx.close();
 }
 
+// ---------------- a report page (netpol connlist -o html) ----------------
+if (process.env.REPORT_HTML) {
+  step('report page: the same graph component, one file');
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+  const page = await ctx.newPage();
+  const foreign = [];
+  const errors = [];
+  page.on('request', (r) => { if (!r.url().startsWith('file://') && !r.url().startsWith('data:')) foreign.push(r.url()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto('file://' + process.env.REPORT_HTML);
+  await page.waitForFunction(() => window.__palisadeGraph && window.__palisadeGraph.drawn.length > 0);
+  const counts = await page.evaluate(() => {
+    const d = JSON.parse(document.getElementById('graph-data').textContent);
+    const g = window.__palisadeGraph;
+    return { nodes: d.nodes.length, edges: d.edges.length, laidOut: g.order.length, drawn: g.drawn.length };
+  });
+  assert.ok(counts.nodes > 3 && counts.edges > 3, JSON.stringify(counts));
+  assert.equal(counts.laidOut, counts.nodes, 'every peer is drawn');
+  const first = await page.evaluate(() => { const e = window.__palisadeGraph.drawn[0]; window.__palisadeGraph.reveal(e.src, e.dst); return window.__palisadeGraph.edgeClientPoint(e.src, e.dst); });
+  await page.mouse.click(first.x, first.y);
+  await page.waitForFunction(() => /\u2192/.test(document.querySelector('#info h2')?.textContent || ''));
+  await page.screenshot({ path: `${SCREENSHOT_DIR}/connlist-report.png` });
+  assert.deepEqual(foreign, [], 'the report page makes no request');
+  assert.deepEqual(errors, [], 'no script error');
+  timings.report = counts;
+  await ctx.close();
+}
+
 await browser.close();
 console.log(JSON.stringify({ timings }));

@@ -12,7 +12,8 @@ const SNAPSHOT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: 
 fn console() -> &'static Console {
     static C: OnceLock<Console> = OnceLock::new();
     C.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("palisade-fuzz-console-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("palisade-fuzz-console-{}", std::process::id()));
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join("flows.db");
         let _ = std::fs::remove_file(&path);
@@ -24,8 +25,12 @@ fn console() -> &'static Console {
             &palisade_model::LoadOptions::default(),
         );
         let t0 = palisade_store::testsuite::T0;
-        Console::new(Box::new(store), Some(Snapshot::new(snap.objects)), Vec::new())
-            .with_clock(move || t0 + 3 * 3_600_000)
+        Console::new(
+            Box::new(store),
+            Some(Snapshot::new(snap.objects)),
+            Vec::new(),
+        )
+        .with_clock(move || t0 + 3 * 3_600_000)
     })
 }
 
@@ -36,6 +41,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = palisade_console::api::read_alerts(body);
     let c = console();
     for (ep, _) in ENDPOINTS {
-        let _ = c.handle(ep, query, (*ep == "impact" && !body.is_empty()).then_some(body));
+        let _ = c.handle(
+            ep,
+            query,
+            (*ep == "impact" && !body.is_empty()).then_some(body),
+        );
     }
 });

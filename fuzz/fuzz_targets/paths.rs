@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = render::paths_text(g, &paths, "fuzz");
     let _ = render::paths_json(g, &paths, serde_json::Value::Null);
     let _ = render::chokepoints_text(g, &c);
-    let _ = render::html(g, &from_internet, Some(&c), "fuzz");
+    let _ = render::html(g, &from_internet, Some(&c), "fuzz", Default::default());
     let d = diff((g, &paths), (g, &from_internet));
     let _ = render::diff_text(&d);
 });

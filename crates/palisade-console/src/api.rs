@@ -840,7 +840,7 @@ pub fn flow_log_counted(store: &dyn Store, f: &Filter) -> Result<(FlowLog, Vec<u
         let Some(protocol) = proto(&r.protocol) else {
             continue;
         };
-        counts.push(1);
+        counts.push(r.connections());
         log.flows.push(Flow {
             time: Some(time(r.start)),
             src: ext_end(&r.src),

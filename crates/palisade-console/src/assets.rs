@@ -30,3 +30,12 @@ pub fn style_css() -> &'static str {
         .and_then(|(b, _)| std::str::from_utf8(b).ok())
         .unwrap_or("")
 }
+
+/// The graph component and style for the report pages of `netpol connlist -o html` and
+/// `paths -o html`.
+pub fn graph_assets() -> palisade_netpol::render::GraphAssets<'static> {
+    palisade_netpol::render::GraphAssets {
+        script: graph_js(),
+        style: style_css(),
+    }
+}

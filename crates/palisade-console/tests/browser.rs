@@ -19,7 +19,10 @@ const ALERTS: &str = r#"{"time":"2026-01-01T00:10:00Z","rule":"Shell in containe
 "#;
 
 fn tool(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd).arg(arg).output().is_ok_and(|o| o.status.success())
+    Command::new(cmd)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -41,7 +44,8 @@ fn console_in_headless_chromium() {
     }
     let dir = tempfile::tempdir().unwrap();
     // Small: the store suite's data, a snapshot of that cluster and two alerts.
-    let mut small = SqliteStore::open(&dir.path().join("small.db"), &SqliteOptions::default()).unwrap();
+    let mut small =
+        SqliteStore::open(&dir.path().join("small.db"), &SqliteOptions::default()).unwrap();
     testsuite::load(&mut small);
     let snap = palisade_model::load_file(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/snapshot.yaml"),
@@ -54,17 +58,46 @@ fn console_in_headless_chromium() {
             .with_clock(|| T0 + 3 * HOUR_MS),
     );
     // Large: 2,500 workloads in 500 namespaces, one minute of flows.
-    let mut large = SqliteStore::open(&dir.path().join("large.db"), &SqliteOptions::default()).unwrap();
+    let mut large =
+        SqliteStore::open(&dir.path().join("large.db"), &SqliteOptions::default()).unwrap();
     palisade_console::synth::load(&mut large, 500, 5, T0, 1);
-    let large = Arc::new(Console::new(Box::new(large), None, Vec::new()).with_clock(|| T0 + 120_000));
+    let large =
+        Arc::new(Console::new(Box::new(large), None, Vec::new()).with_clock(|| T0 + 120_000));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let opts = palisade_console::ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         tls: None,
     };
-    let s1 = rt.block_on(palisade_console::serve(small, opts.clone())).unwrap();
+    let s1 = rt
+        .block_on(palisade_console::serve(small, opts.clone()))
+        .unwrap();
     let s2 = rt.block_on(palisade_console::serve(large, opts)).unwrap();
+    // A report page: `netpol connlist -o html` of the bundled example cluster.
+    let ex = palisade_model::load_paths(
+        &[
+            root.join("examples/netpol/cluster.yaml"),
+            root.join("examples/netpol/policies.yaml"),
+        ],
+        &palisade_model::LoadOptions::default(),
+    );
+    let net = palisade_netpol::Network::build(&ex.objects, &Default::default());
+    let engine = palisade_netpol::Engine::new(&net);
+    let lines: Vec<palisade_netpol::render::Line> =
+        palisade_netpol::connlist::connlist(&engine, &Default::default())
+            .into_iter()
+            .map(|c| palisade_netpol::render::Line {
+                src: engine.label(c.src),
+                dst: engine.label(c.dst),
+                conns: c.conns,
+            })
+            .collect();
+    let report = dir.path().join("connlist.html");
+    std::fs::write(
+        &report,
+        palisade_netpol::render::html(&lines, "connlist", palisade_console::assets::graph_assets()),
+    )
+    .unwrap();
     let shots = root.join("docs/console");
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new("node")
@@ -74,16 +107,32 @@ fn console_in_headless_chromium() {
         .env("LARGE_URL", format!("{}/", s2.url()))
         .env("SCREENSHOT_DIR", &shots)
         .env("CHROMIUM", &chromium)
+        .env("REPORT_HTML", &report)
         .output()
         .expect("running node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
     println!("browser timings: {stdout}");
-    assert!(out.status.success(), "the browser test failed:\n{stderr}\n{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{stderr}\n{stdout}"
+    );
     let t: serde_json::Value = serde_json::from_str(stdout.trim()).expect("timings as JSON");
     assert!(t["timings"]["first_graph"]["nodes"] == 2501, "{t}");
-    for p in ["graph.png", "edge-explain.png", "impact.png", "flows.png", "dark.png", "large-expanded.png"] {
+    assert!(
+        t["timings"]["report"]["drawn"].as_u64().unwrap_or(0) > 0,
+        "{t}"
+    );
+    for p in [
+        "connlist-report.png",
+        "graph.png",
+        "edge-explain.png",
+        "impact.png",
+        "flows.png",
+        "dark.png",
+        "large-expanded.png",
+    ] {
         let meta = std::fs::metadata(shots.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
         assert!(meta.len() > 1000, "{p} is a real image");
     }

@@ -144,9 +144,25 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A self-contained page: nodes laid out on a circle grouped by namespace, edges with their
-/// connections; clicking a node highlights its connections, the filter box narrows the table.
-pub fn html(lines: &[Line], title: &str) -> String {
+/// The console's graph component, for self-contained report pages: the script (defining
+/// the component and drawing `#graph` from the `graph-data` JSON) and the style sheet. The
+/// binary passes `palisade_console::assets`; empty strings give a page with the data and the
+/// table but no drawing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GraphAssets<'a> {
+    pub script: &'a str,
+    pub style: &'a str,
+}
+
+/// JSON placed inside a `<script>` element: `<` is escaped so no string can close it.
+pub fn script_json(v: &serde_json::Value) -> String {
+    v.to_string().replace('<', "\\u003c")
+}
+
+/// A self-contained page (one file, no network) drawn by the console's graph component:
+/// workloads inside their namespaces, directed edges with their connections, search,
+/// collapse/expand, keyboard selection; the table below lists every connection.
+pub fn html(lines: &[Line], title: &str, assets: GraphAssets) -> String {
     let mut names: Vec<String> = Vec::new();
     for l in lines {
         for n in [&l.src, &l.dst] {
@@ -156,31 +172,41 @@ pub fn html(lines: &[Line], title: &str) -> String {
         }
     }
     names.sort_by_key(|n| (namespace_of(n).is_none(), n.clone()));
-    let n = names.len().max(1) as f64;
-    let (w, h, r) = (1000.0_f64, 800.0_f64, 320.0_f64);
-    let pos: Vec<(f64, f64)> = (0..names.len())
-        .map(|i| {
-            let a = std::f64::consts::TAU * i as f64 / n;
-            (w / 2.0 + r * a.cos(), h / 2.0 + r * a.sin())
+    let mut namespaces: Vec<String> = Vec::new();
+    let nodes: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            let (group, kind) = match namespace_of(n) {
+                Some(ns) => (ns, "workload"),
+                None => ("(external)".to_string(), "external"),
+            };
+            if !namespaces.contains(&group) {
+                namespaces.push(group.clone());
+            }
+            {
+                // The workload's name without its kind (`web[Deployment]` → `web`).
+                let name = short(n);
+                let name = match name.rfind('[') {
+                    Some(i) if i > 0 && name.ends_with(']') => &name[..i],
+                    _ => name,
+                };
+                serde_json::json!({"id": n, "namespace": group, "name": name, "kind": kind})
+            }
         })
         .collect();
-    let idx = |s: &str| names.iter().position(|x| x == s).unwrap_or(0);
-    let mut svg = format!("<svg id=\"g\" viewBox=\"0 0 {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\"><defs><marker id=\"a\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\"/></marker></defs>");
-    for (i, l) in lines.iter().enumerate() {
-        let (a, b) = (pos[idx(&l.src)], pos[idx(&l.dst)]);
-        let _ = write!(svg, "<line class=\"e\" data-s=\"{}\" data-d=\"{}\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" marker-end=\"url(#a)\"><title>{}</title></line>", idx(&l.src), idx(&l.dst), a.0, a.1, b.0, b.1, html_escape(&format!("{} => {} : {}", l.src, l.dst, l.conns)));
-        let _ = i;
-    }
-    for (i, name) in names.iter().enumerate() {
-        let (x, y) = pos[i];
-        let class = if namespace_of(name).is_none() {
-            "n x"
-        } else {
-            "n"
-        };
-        let _ = write!(svg, "<g class=\"{class}\" data-i=\"{i}\"><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"7\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text></g>", x + 9.0, y + 4.0, html_escape(name));
-    }
-    svg.push_str("</svg>");
+    let edges: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| {
+            serde_json::json!({"src": l.src, "dst": l.dst, "flows": 1, "bytes": 0, "denied": 0,
+                "plaintext": 0, "class": "allowed", "label": l.conns.to_string()})
+        })
+        .collect();
+    let data = serde_json::json!({
+        "namespaces": namespaces.iter().map(|n| serde_json::json!({"id": n})).collect::<Vec<_>>(),
+        "nodes": nodes,
+        "edges": edges,
+        "widthBy": "flows",
+    });
     let mut rows = String::new();
     for l in lines {
         let _ = write!(
@@ -192,24 +218,18 @@ pub fn html(lines: &[Line], title: &str) -> String {
         );
     }
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>\
-body{{font-family:sans-serif;margin:1em}}svg{{width:100%;max-width:1000px;border:1px solid #ccc}}\
-.e{{stroke:#8aa;stroke-width:1}}.e.on{{stroke:#d33;stroke-width:2.5}}.e.off{{opacity:.08}}\
-.n circle{{fill:#36c}}.n.x circle{{fill:#d80}}.n text{{font-size:10px}}.n.on circle{{fill:#d33}}\
-table{{border-collapse:collapse;margin-top:1em}}td,th{{border:1px solid #ccc;padding:2px 6px;font-size:12px}}</style></head>\
-<body><h1>{t}</h1><p>{c} allowed connections between {k} peers. Click a node to show its connections; type to filter the table.</p>\
-{svg}<p><input id=\"f\" placeholder=\"filter\" size=\"40\"></p><table><thead><tr><th>src</th><th>dst</th><th>conn</th></tr></thead><tbody id=\"t\">{rows}</tbody></table>\
-<script>\
-const E=[...document.querySelectorAll('.e')];\
-document.querySelectorAll('.n').forEach(n=>n.addEventListener('click',()=>{{const i=n.dataset.i;const on=!n.classList.contains('on');\
-document.querySelectorAll('.n').forEach(m=>m.classList.remove('on'));if(on)n.classList.add('on');\
-E.forEach(e=>{{const hit=e.dataset.s===i||e.dataset.d===i;e.classList.toggle('on',on&&hit);e.classList.toggle('off',on&&!hit);}});}}));\
-document.getElementById('f').addEventListener('input',ev=>{{const q=ev.target.value.toLowerCase();\
-document.querySelectorAll('#t tr').forEach(r=>{{r.style.display=r.textContent.toLowerCase().includes(q)?'':'none';}});}});\
-</script></body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{style}</style></head>\n\
+<body class=\"report\"><div class=\"top\"><h1>{t}</h1><label>Search <input id=\"search\" type=\"search\" placeholder=\"workload\"></label><span id=\"legend\"></span></div>\n\
+<p class=\"intro\">{c} allowed connections between {k} peers. Select an edge or a workload (click, or focus the graph: arrow keys, Enter); double-click a namespace title to collapse it.</p>\n\
+<main><canvas id=\"graph\" tabindex=\"0\" aria-label=\"Connectivity graph\"></canvas><aside id=\"info\" aria-live=\"polite\"></aside></main>\n\
+<section><table><thead><tr><th>src</th><th>dst</th><th>conn</th></tr></thead><tbody>{rows}</tbody></table></section>\n\
+<script id=\"graph-data\" type=\"application/json\">{data}</script>\n<script>{script}</script>\n</body></html>\n",
         t = html_escape(title),
         c = lines.len(),
         k = names.len(),
+        style = assets.style.replace("</", "<\\/"),
+        data = script_json(&data),
+        script = assets.script.replace("</script", "<\\/script"),
     )
 }
 

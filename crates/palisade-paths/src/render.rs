@@ -167,6 +167,7 @@ pub fn html(
     paths: &[AttackPath],
     chokepoints: Option<&Chokepoints>,
     title: &str,
+    assets: crate::html::GraphAssets,
 ) -> String {
     let mut ids: HashMap<u32, usize> = HashMap::new();
     let mut nodes: Vec<HtmlNode> = Vec::new();
@@ -282,5 +283,5 @@ pub fn html(
         g.vertices.len(),
         g.edges.len()
     );
-    graph_page(title, &intro, &nodes, &edges, &sections)
+    graph_page(title, &intro, &nodes, &edges, &sections, assets)
 }

@@ -317,7 +317,7 @@ fn render_lines(lines: &[Line], format: ListFormat, title: &str) -> String {
         ListFormat::Csv => render::csv(lines),
         ListFormat::Md => render::md(lines),
         ListFormat::Dot => render::dot(lines),
-        ListFormat::Html => render::html(lines, title),
+        ListFormat::Html => render::html(lines, title, palisade_console::assets::graph_assets()),
     }
 }
 

@@ -1073,14 +1073,14 @@ fn query(a: QueryArgs) -> Result<u8> {
 }
 
 /// The stored flows of a time range as a netpol flow log, for `netpol recommend/impact
-/// --from-store`: edges between workloads from the aggregates, external peers with their
-/// addresses from the detail records.
+/// --from-store` (the conversion is the console's, `palisade_console::api::flow_log`: edges
+/// between workloads from the aggregates, external peers with their addresses from the detail
+/// records).
 pub fn flow_log_from_store(
     path: &Path,
     since: Option<&str>,
     until: Option<&str>,
 ) -> Result<palisade_netpol::flows::FlowLog> {
-    use palisade_netpol::flows::{Flow, FlowEnd, FlowLog, Verdict as NpVerdict};
     let store = open_store(path)?;
     let now = now_ms();
     let f = Filter {
@@ -1094,71 +1094,5 @@ pub fn flow_log_from_store(
         },
         ..Filter::default()
     };
-    let proto = |p: &str| palisade_netpol::conn::Protocol::parse(p);
-    let verdict = |v: &str| match v {
-        "allowed" => Some(NpVerdict::Allowed),
-        "denied" => Some(NpVerdict::Denied),
-        _ => None,
-    };
-    let mut log = FlowLog::default();
-    let end_of = |e: &palisade_store::End| FlowEnd {
-        namespace: Some(e.namespace.clone()).filter(|s| !s.is_empty()),
-        workload: Some(e.name.clone()),
-        ..FlowEnd::default()
-    };
-    for e in store.flows(&Filter {
-        scope: Some(Scope::Internal),
-        ..f.clone()
-    })? {
-        let Some(protocol) = proto(&e.protocol) else {
-            continue;
-        };
-        log.flows.push(Flow {
-            time: Some(time(e.counts.first_seen)),
-            src: end_of(&e.src),
-            dst: end_of(&e.dst),
-            protocol,
-            port: e.port,
-            bytes: e.counts.bytes_out + e.counts.bytes_in,
-            packets: e.counts.packets_out + e.counts.packets_in,
-            verdict: verdict(&e.verdict),
-            policy: None,
-            line: log.flows.len() + 1,
-        });
-    }
-    let ext_end = |e: &palisade_store::Endpoint| FlowEnd {
-        namespace: e.namespace.clone(),
-        workload: e.workload.clone(),
-        pod: e.pod.clone(),
-        ip: Some(e.ip.clone()),
-        labels: None,
-    };
-    for r in store.details(&Filter {
-        scope: Some(Scope::External),
-        ..f
-    })? {
-        let Some(protocol) = proto(&r.protocol) else {
-            continue;
-        };
-        let (mut src, mut dst) = (ext_end(&r.src), ext_end(&r.dst));
-        // Pods are placed by workload name, external peers by address.
-        for e in [&mut src, &mut dst] {
-            if e.workload.is_some() {
-                e.ip = None;
-            }
-        }
-        log.flows.push(Flow {
-            time: Some(time(r.start)),
-            src,
-            dst,
-            protocol,
-            port: r.dst.port,
-            bytes: r.bytes_out + r.bytes_in,
-            packets: r.packets_out + r.packets_in,
-            verdict: verdict(r.effective_verdict().as_str()),
-            policy: r.policy.clone(),
-            line: log.flows.len() + 1,
-        });
-    }
-    Ok(log)
+    Ok(palisade_console::api::flow_log(&*store, &f)?)
 }

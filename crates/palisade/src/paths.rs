@@ -411,7 +411,13 @@ fn run_query(q: QueryArgs, critical: bool) -> Result<u8> {
         }
         Format::Html => {
             let c = query::chokepoints(g, &from, &jewels, 10);
-            render::html(g, &paths, Some(&c), &format!("palisade paths: {heading}"))
+            render::html(
+                g,
+                &paths,
+                Some(&c),
+                &format!("palisade paths: {heading}"),
+                palisade_console::assets::graph_assets(),
+            )
         }
     };
     crate::write_output(&text, q.output_file.as_deref())?;
@@ -429,7 +435,13 @@ fn run_chokepoints(c: ChokepointArgs) -> Result<u8> {
         Format::Html => {
             let none = vec![false; g.edges.len()];
             let paths = query::shortest_paths(g, &from, &jewels, &none);
-            render::html(g, &paths, Some(&cp), "palisade paths: chokepoints")
+            render::html(
+                g,
+                &paths,
+                Some(&cp),
+                "palisade paths: chokepoints",
+                palisade_console::assets::graph_assets(),
+            )
         }
     };
     crate::write_output(&text, c.query.output_file.as_deref())?;

@@ -80,7 +80,13 @@ fn connlist_formats() {
         &ex("cluster.yaml"),
         &ex("policies.yaml"),
     ]);
-    assert!(html.contains("<svg") && html.contains("<script>") && !html.contains("http://cdn"));
+    // Drawn by the console's graph component, inlined: one file, no network.
+    assert!(
+        html.contains("<canvas id=\"graph\"")
+            && html.contains("<script>")
+            && !html.contains("http://cdn")
+    );
+    assert!(html.contains("__palisadeGraph") && html.contains("id=\"graph-data\""));
 
     let (_, focus, _) = run(&[
         "netpol",

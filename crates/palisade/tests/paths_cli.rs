@@ -150,7 +150,11 @@ fn critical_chokepoints_html_and_diff() {
         .code(0);
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>"));
-    assert!(page.contains("<svg") && page.contains("Chokepoints"));
+    assert!(
+        page.contains("<canvas id=\"graph\"")
+            && page.contains("__palisadeGraph")
+            && page.contains("Chokepoints")
+    );
     assert!(!page.contains("http://") || !page.contains("<script src"));
 
     let before = dir.path().join("before.yaml");
