@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_model::{Diagnostic, Level};
 use palisade_store::psl::SuffixList;
-use palisade_store::{Filter, Scope, SqliteOptions, SqliteStore, Store as _};
+use palisade_store::{Filter, Scope};
 use palisade_threat::baseline::{BaselineConfig, Baselines};
 use palisade_threat::canary::{self, CanaryOptions, CanarySet};
 use palisade_threat::config::{self, FeedSpec, Source};
@@ -124,8 +124,8 @@ struct MatchArgs {
 struct HuntArgs {
     #[command(flatten)]
     src: FeedSource,
-    /// The flow store (`observe sensor --store`).
-    #[arg(long, value_name = "PATH", required = true)]
+    /// The flow store (`observe sensor --store`: a SQLite file or a clickhouse:// URL).
+    #[arg(long, value_name = "PATH|URL", required = true)]
     store: PathBuf,
     /// Start of the range: a duration before now or an RFC 3339 time.
     #[arg(long, value_name = "DURATION|TIME", default_value = "7d")]
@@ -553,10 +553,7 @@ fn newest(m: &Matcher<'_>, t: i64) -> Vec<matcher::Hit> {
 
 fn hunt_cmd(a: HuntArgs) -> Result<u8> {
     let (index, _, _, errors) = load_feeds(&a.src)?;
-    if !a.store.exists() {
-        anyhow::bail!("{}: no such flow store", a.store.display());
-    }
-    let store = SqliteStore::open(&a.store, &SqliteOptions::default())?;
+    let store = palisade_store::open(&a.store, Default::default(), false)?;
     let now = now_ms();
     let f = Filter {
         since: crate::observe::parse_time_ms(&a.since, now).context("--since")?,
