@@ -390,6 +390,35 @@ fn hunt_over_the_store_and_the_impact_of_the_block() {
     assert_eq!(denied.len(), 1, "{v:#}");
     assert_eq!(denied[0]["port"], 4444);
     assert_eq!(denied[0]["flows"], 2);
+    // The same, shown by `threat block --impact` before the policy is written.
+    let out = palisade()
+        .args([
+            "threat",
+            "block",
+            "--config",
+            "examples/threat/threat.yaml",
+            "--feed",
+            "feodo",
+            "--impact",
+        ])
+        .arg(&snap)
+        .arg("--store")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2 flow(s) in 1 connection(s) newly denied"),
+        "{err}"
+    );
+    assert!(err.contains(":4444") || err.contains("/4444"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: AdminNetworkPolicy"));
 }
 
 #[test]
