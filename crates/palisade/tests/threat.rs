@@ -152,6 +152,10 @@ fn live_match_raises_feed_dga_and_canary_alerts() {
         alerts[6]["output_fields"]["canary.target"],
         "default/vault-internal"
     );
+    // The console's alert timeline (`observe serve --alerts FILE`) reads them as detect's.
+    let (timeline, bad) = palisade_console::api::read_alerts(&String::from_utf8_lossy(&out.stdout));
+    assert!(bad.is_empty(), "{bad:?}");
+    assert_eq!(timeline.len(), 7);
     // Standard input, as `observe sensor -o json | palisade threat match -` gives it.
     let records = std::fs::read(root().join("examples/threat/records.jsonl")).unwrap();
     let out = palisade()
