@@ -200,6 +200,10 @@ async function showNode(id) {
     el('h3', {}, `DNS names resolved (${d.dns.length})`),
     table([['name', (r) => r.qname], ['type', (r) => r.qtype], ['rcode', (r) => r.rcode || '(no response)'], ['queries', (r) => r.queries], ['answers', (r) => r.answers]], d.dns)];
   if (d.snapshot) kids.push(el('h3', {}, `Policies selecting it (${d.policies.length})`), table([['policy', (p) => `${p.namespace}/${p.name}`], ['ingress', (p) => (p.ingress ? 'yes' : '')], ['egress', (p) => (p.egress ? 'yes' : '')], ['staged', (p) => (p.staged ? 'staged' : '')]], d.policies));
+  if (d.snapshot) {
+    kids.push(el('h3', {}, `Scan findings (${d.findings.length})`), table([['check', (f) => f.check], ['severity', (f) => f.severity], ['message', (f) => f.message], ['where', (f) => `${f.source.split('/').pop()}:${f.line}`]], d.findings));
+    kids.push(el('h3', {}, `RBAC risks of ${d.service_account || 'its service account'} (${d.rbac_risks.length})`), table([['risk', (r) => r.id], ['severity', (r) => r.severity], ['title', (r) => r.title], ['scope', (r) => r.scope], ['via', (r) => `${r.binding} \u2192 ${r.role}`], ['rule', (r) => r.rule]], d.rbac_risks));
+  }
   kids.push(el('h3', {}, `Alerts (${d.alerts.length})`), table([['time', (a) => a.time], ['priority', (a) => a.priority], ['rule', (a) => a.rule], ['output', (a) => a.output]], d.alerts));
   panel.replaceChildren(...kids);
 }

@@ -111,6 +111,12 @@ async function waitStats(page, want) {
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelector('#panel h3') && /Peers/.test(document.querySelector('#panel h3').textContent));
 
+  step('workload drill-down: findings and RBAC risks');
+  await page.evaluate(() => window.__palisade.graph.select({ type: 'node', id: 'batch/job' }));
+  await page.waitForFunction(() => [...document.querySelectorAll('#panel h3')].some((h) => /RBAC risks of batch\/job-runner \([1-9]/.test(h.textContent)));
+  assert.match(await page.textContent('#panel'), /Scan findings \([1-9]/);
+  await page.screenshot({ path: `${SCREENSHOT_DIR}/workload.png` });
+
   step('tables');
   const apiLen = (ep) => page.evaluate(async (ep) => (await (await fetch(`api/v1/${ep}?limit=5000`)).json()).length, ep);
   for (const [tab, ep] of [['flows', 'flows'], ['dns', 'dns'], ['alerts', 'alerts']]) {

@@ -53,16 +53,71 @@ impl From<StoreError> for ApiError {
 
 type ApiResult = Result<Value, ApiError>;
 
-/// The cluster's manifests, for explain, recommend, impact and the policies of a workload.
+/// The cluster's manifests, for explain, recommend, impact and a workload's policies, scan
+/// findings and RBAC risks (computed once, at load).
 pub struct Snapshot {
     pub objects: Vec<Object>,
     pub net: Network,
+    /// Scan findings (the default profile) by (namespace, object name).
+    pub findings: BTreeMap<(String, String), Vec<palisade_report::Finding>>,
+    /// RBAC risks (RBAC001–018) by the service account they belong to (namespace, name).
+    pub risks: BTreeMap<(String, String), Vec<Value>>,
+    /// The service account of each pod-bearing object (namespace, object name).
+    pub service_accounts: BTreeMap<(String, String), String>,
 }
 
 impl Snapshot {
     pub fn new(objects: Vec<Object>) -> Snapshot {
         let net = Network::build(&objects, &BuildOptions::default());
-        Snapshot { objects, net }
+        let mut findings: BTreeMap<(String, String), Vec<palisade_report::Finding>> =
+            BTreeMap::new();
+        if let Ok(engine) = palisade_checks::engine::Engine::new(Default::default()) {
+            for f in engine.run(&objects).findings {
+                let ns = f.object.namespace.clone().unwrap_or_default();
+                findings
+                    .entry((ns, f.object.name.clone()))
+                    .or_default()
+                    .push(f);
+            }
+        }
+        let rbac = palisade_rbac::Rbac::build(&objects, &palisade_rbac::BuildOptions::default());
+        let mut risks: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+        for r in palisade_rbac::risks::risks(&rbac, &Default::default()) {
+            if r.subject.kind == palisade_rbac::SubjectKind::ServiceAccount {
+                let key = (
+                    r.subject.namespace.clone().unwrap_or_default(),
+                    r.subject.name.clone(),
+                );
+                risks
+                    .entry(key)
+                    .or_default()
+                    .push(serde_json::to_value(&r).unwrap_or_default());
+            }
+        }
+        let mut service_accounts = BTreeMap::new();
+        for o in &objects {
+            if let Some(p) = o.pod() {
+                let sa = p
+                    .spec
+                    .get("serviceAccountName")
+                    .and_then(|n| n.as_str())
+                    .unwrap_or("default");
+                service_accounts.insert(
+                    (
+                        o.namespace.clone().unwrap_or_else(|| "default".into()),
+                        o.name.clone(),
+                    ),
+                    sa.to_string(),
+                );
+            }
+        }
+        Snapshot {
+            objects,
+            net,
+            findings,
+            risks,
+            service_accounts,
+        }
     }
 }
 
@@ -371,8 +426,9 @@ impl Console {
         }))
     }
 
-    /// A workload: its peers both ways, DNS names it resolved, the policies selecting it
-    /// (snapshot) and alerts in its namespace that name it.
+    /// A workload: its peers both ways, DNS names it resolved, the policies selecting it, its
+    /// scan findings and its service account's RBAC risks (snapshot), and alerts in its
+    /// namespace that name it.
     fn workload(&self, p: &Params) -> ApiResult {
         let name = p.require("name").map_err(ApiError::bad)?.to_string();
         let f = Filter {
@@ -408,6 +464,22 @@ impl Console {
                 }
             }
         }
+        let mut findings: Vec<&palisade_report::Finding> = Vec::new();
+        let mut risks: Vec<&Value> = Vec::new();
+        let mut service_account = None;
+        if let (Some(snap), Some((ns, w))) = (&self.snapshot, name.split_once('/')) {
+            let key = (ns.to_string(), w.to_string());
+            findings.extend(snap.findings.get(&key).into_iter().flatten());
+            if let Some(sa) = snap.service_accounts.get(&key) {
+                risks.extend(
+                    snap.risks
+                        .get(&(ns.to_string(), sa.clone()))
+                        .into_iter()
+                        .flatten(),
+                );
+                service_account = Some(format!("{ns}/{sa}"));
+            }
+        }
         let short = name.rsplit('/').next().unwrap_or(&name).to_string();
         let ns = name.split_once('/').map(|x| x.0.to_string());
         let alerts: Vec<&Value> = self
@@ -429,6 +501,9 @@ impl Console {
             }).collect::<Vec<_>>(),
             "dns": dns,
             "policies": policies,
+            "findings": findings,
+            "service_account": service_account,
+            "rbac_risks": risks,
             "snapshot": self.snapshot.is_some(),
             "alerts": alerts,
         }))

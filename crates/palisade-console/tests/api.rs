@@ -279,6 +279,22 @@ fn explain_recommend_and_impact_with_a_snapshot() {
     );
     let wl = ok(&c, "workload", "name=shop%2Fdb");
     assert_eq!(wl["policies"][0]["name"], "db-ingress");
+    // Scan findings of the workload's object and its service account's RBAC risks.
+    let wl = ok(&c, "workload", "name=batch%2Fjob");
+    let findings = wl["findings"].as_array().unwrap();
+    assert!(!findings.is_empty(), "{wl}");
+    assert!(
+        findings.iter().all(|f| f["object"]["name"] == "job"),
+        "{wl}"
+    );
+    assert_eq!(wl["service_account"], "batch/job-runner");
+    let risks = wl["rbac_risks"].as_array().unwrap();
+    assert!(
+        risks
+            .iter()
+            .any(|r| r["rule"].as_str().unwrap_or("").contains("secrets")),
+        "{wl}"
+    );
 }
 
 fn http(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
