@@ -21,12 +21,14 @@ pub mod model;
 pub mod osv;
 pub mod registry;
 pub mod report;
+pub mod results;
 pub mod rpm;
 pub mod sbom;
 pub mod source;
 pub mod update;
 pub mod version;
 pub mod vex;
+pub mod workloads;
 pub mod zip;
 
 pub use cache::Cache;

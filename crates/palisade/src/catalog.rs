@@ -26,6 +26,12 @@ pub fn catalog() -> &'static Catalog {
             &["cis"],
             palisade_node::catalog(),
         );
+        c.add(
+            "image",
+            "Container images",
+            &[],
+            palisade_image::harden::rules(),
+        );
         c
     })
 }

@@ -24,6 +24,8 @@ pub const FORMAT_NAMES: &[&str] = &[
     "dot",
     "html",
     "policyreport",
+    "cyclonedx",
+    "spdx",
 ];
 
 /// Old names of the text format.

@@ -15,6 +15,7 @@ pub mod checks;
 pub mod compat;
 pub mod controller;
 pub mod detect;
+pub mod image;
 pub mod install;
 pub mod netpol;
 pub mod node;
@@ -75,6 +76,9 @@ pub enum Command {
     /// CIS Kubernetes Benchmark checks for nodes and the control plane, kube-bench check files,
     /// and audit policy, encryption at rest, CoreDNS, metadata-reachability and end-of-life analyses.
     Node(node::NodeArgs),
+    /// Container images: packages (SBOM), known vulnerabilities with their fixes, and how the
+    /// image is built; the vulnerability database.
+    Image(image::ImageArgs),
     /// Threat defense: IP and domain feeds (STIX/TAXII, Calico GlobalThreatFeed), matching of
     /// flows and DNS live or over stored history, DGA/tunnelling/NXDOMAIN detection,
     /// behaviour baselines, canary resources and blocking policy.
@@ -176,6 +180,13 @@ pub struct ScanArgs {
     /// Engine for Gatekeeper templates that carry both Rego and CEL code.
     #[arg(long, value_enum, default_value = "auto", requires = "policy")]
     pub template_engine: EngineChoice,
+
+    /// Also scan the container images the workloads run (each distinct image once, layers
+    /// cached): vulnerabilities and image hardening, joined to the workload and container.
+    #[arg(long)]
+    pub images: bool,
+    #[command(flatten)]
+    pub image: image::WorkloadImageArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::Paths(args) => palisade::paths::run(args),
         Command::Observe(args) => palisade::observe::run(args),
         Command::Node(args) => palisade::node::run(args),
+        Command::Image(args) => palisade::image::run(args),
         Command::Threat(args) => palisade::threat::run(args),
         Command::Install(args) => palisade::install::run(args),
         Command::Controller(args) => palisade::controller::run(args),
@@ -136,7 +137,15 @@ fn scan(args: ScanArgs) -> Result<u8> {
     let (files, objects) = (loaded.files, loaded.objects.len());
     let subjects = (args.format == Format::Policyreport).then(|| scanner.subjects(&loaded.objects));
     let loaded_at = std::time::Instant::now();
-    let (report, phases) = scanner.report(loaded);
+    let images = args
+        .images
+        .then(|| palisade::image::scan_workload_images(&loaded.objects, &args.image));
+    let (mut report, phases) = scanner.report(loaded);
+    if let Some((findings, diagnostics)) = images {
+        report.findings.extend(findings);
+        report.diagnostics.extend(diagnostics);
+        report.sort();
+    }
     let checked_at = std::time::Instant::now();
     tracing::info!(
         files,
