@@ -12,7 +12,7 @@ cargo build --release --locked -p palisade-store --features clickhouse --bench s
 bin="$(ls -t target/release/deps/store-* | grep -v '\.d$' | head -1)"
 
 dir="$(mktemp -d)"
-trap 'scripts/clickhouse.sh stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+trap 'scripts/clickhouse.sh stop "$dir/ch" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 if command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ]; then
   PATH="$PATH:/usr/sbin" url="$(taskset -c 0 scripts/clickhouse.sh start "$dir/ch")"
   export PALISADE_BENCH_CLICKHOUSE="$url"

@@ -55,8 +55,12 @@ XML
   exit 1
   ;;
 stop)
-  [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
-  rm -f "$dir/pid"
+  if [ -f "$dir/pid" ]; then
+    pid="$(cat "$dir/pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$dir/pid"
+  fi
   ;;
 *) echo "usage: $0 start|stop DIR [PORT]" >&2; exit 2 ;;
 esac

@@ -139,6 +139,26 @@ fn reduction() {
     store.write(&agg.take()).unwrap();
     let secs = started.elapsed().as_secs_f64();
     let st = store.stats().unwrap();
+    // What the hour costs once its minute rows have expired (the default keeps them 2 days;
+    // hourly and daily rollups and detail rows stay for the maximum age).
+    store
+        .retain(
+            &palisade_store::Retention {
+                minute_age_ms: 0,
+                max_age_ms: 3650 * DAY_MS,
+                max_bytes: 0,
+            },
+            t0 + 2 * DAY_MS,
+        )
+        .unwrap();
+    let long = store.stats().unwrap().bytes;
+    println!(
+        "retention: {:.1} bytes/record with minute rows, {:.1} bytes/record after they expire; at 1,000 records/s: {:.0} MB/hour, {:.0} MB/hour",
+        st.bytes as f64 / records as f64,
+        long as f64 / records as f64,
+        st.bytes as f64 / 1e6,
+        long as f64 / 1e6
+    );
     let mut why: Vec<_> = why.into_iter().collect();
     why.sort();
     let sizes = |m: &HashMap<&str, HashSet<_>>| {
