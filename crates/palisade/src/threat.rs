@@ -38,6 +38,9 @@ enum ThreatCommand {
     Match(MatchArgs),
     /// Search stored history for feed indicators ("who talked to this address in 7 days").
     Hunt(HuntArgs),
+    /// Keep the feeds fresh and, whenever one brings indicators not searched for yet, search
+    /// the stored history for them (the cache directory remembers what was searched).
+    Watch(WatchArgs),
     /// Score names for machine-generated (DGA) labels, with the features that decided.
     Dga(DgaArgs),
     /// Generate decoy Secrets, a ServiceAccount token, a ConfigMap and a decoy Service/Pod,
@@ -141,6 +144,30 @@ struct HuntArgs {
 }
 
 #[derive(Args, Debug)]
+struct WatchArgs {
+    #[command(flatten)]
+    src: FeedSource,
+    /// The flow store (a SQLite file or a clickhouse:// URL).
+    #[arg(long, value_name = "PATH|URL", required = true)]
+    store: PathBuf,
+    /// How far back a new indicator is searched for.
+    #[arg(long, value_name = "DURATION|TIME", default_value = "7d")]
+    since: String,
+    /// Time between two looks at the feeds (each feed is fetched no more often than its
+    /// period).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    interval: String,
+    /// Look once and exit (for cron and tests).
+    #[arg(long)]
+    once: bool,
+    #[command(flatten)]
+    out: OutputArgs,
+    /// Exit 1 when any alert was raised.
+    #[arg(long)]
+    fail_on_alert: bool,
+}
+
+#[derive(Args, Debug)]
 struct DgaArgs {
     /// Names to score.
     #[arg(value_name = "NAME", required = true)]
@@ -219,6 +246,7 @@ pub fn run(args: ThreatArgs) -> Result<u8> {
         ThreatCommand::Feeds(a) => feeds_cmd(a),
         ThreatCommand::Match(a) => match_cmd(a),
         ThreatCommand::Hunt(a) => hunt_cmd(a),
+        ThreatCommand::Watch(a) => watch_cmd(a),
         ThreatCommand::Dga(a) => dga_cmd(a),
         ThreatCommand::Canary(a) => canary_cmd(a),
         ThreatCommand::Block(a) => block_cmd(a),
@@ -561,21 +589,27 @@ fn newest(m: &Matcher<'_>, t: i64) -> Vec<matcher::Hit> {
         .collect()
 }
 
-fn hunt_cmd(a: HuntArgs) -> Result<u8> {
-    let (index, _, _, errors) = load_feeds(&a.src)?;
-    let store = palisade_store::open(&a.store, Default::default(), false)?;
+fn range(since: &str, until: Option<&str>) -> Result<Filter> {
     let now = now_ms();
-    let f = Filter {
-        since: crate::observe::parse_time_ms(&a.since, now).context("--since")?,
-        until: match &a.until {
+    Ok(Filter {
+        since: crate::observe::parse_time_ms(since, now).context("--since")?,
+        until: match until {
             Some(u) => crate::observe::parse_time_ms(u, now).context("--until")?,
             None => now + 1,
         },
         ..Filter::default()
-    };
-    let host = hostname(&a.out.hostname);
-    let outputs = Outputs::new(&a.out, true)?;
-    let mut m = Matcher::new(&index);
+    })
+}
+
+/// Matches the stored history of `f` against `index`; emits one alert per hit group.
+fn hunt_store(
+    index: &Index,
+    store: &dyn palisade_store::Store,
+    f: &Filter,
+    outputs: &Outputs,
+    host: &str,
+) -> Result<usize> {
+    let mut m = Matcher::new(index);
     let details = store.details(&Filter {
         scope: Some(Scope::External),
         ..f.clone()
@@ -583,27 +617,100 @@ fn hunt_cmd(a: HuntArgs) -> Result<u8> {
     for r in &details {
         m.flow(r);
     }
-    let dns = store.dns_by_workload(&f)?;
+    let dns = store.dns_by_workload(f)?;
     for r in &dns {
         m.dns_row(r);
     }
     let hits = m.hits();
     for h in &hits {
-        outputs.emit(matcher::alert(h, &host));
+        outputs.emit(matcher::alert(h, host));
+    }
+    eprintln!(
+        "searched {} flow record(s) and {} DNS row(s) for {} indicator(s): {} hit group(s)",
+        details.len(),
+        dns.len(),
+        index.len(),
+        hits.len()
+    );
+    Ok(hits.len())
+}
+
+fn hunt_cmd(a: HuntArgs) -> Result<u8> {
+    let (index, _, _, errors) = load_feeds(&a.src)?;
+    let store = palisade_store::open(&a.store, Default::default(), false)?;
+    let f = range(&a.since, a.until.as_deref())?;
+    let host = hostname(&a.out.hostname);
+    let outputs = Outputs::new(&a.out, true)?;
+    let hits = hunt_store(&index, store.as_ref(), &f, &outputs, &host)?;
+    let notes = outputs.finish();
+    if !notes.is_empty() {
+        eprintln!("{notes}");
+    }
+    Ok(if errors {
+        EXIT_ERROR
+    } else if a.fail_on_alert && hits > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+/// The indicators already searched for, kept in the cache directory.
+const HUNTED: &str = "hunted-indicators.txt";
+
+fn watch_cmd(a: WatchArgs) -> Result<u8> {
+    let interval = crate::observe::parse_duration_ms(&a.interval).context("--interval")?;
+    let state = a.src.cache.join(HUNTED);
+    let mut known: std::collections::HashSet<String> = std::fs::read_to_string(&state)
+        .map(|t| t.lines().map(String::from).collect())
+        .unwrap_or_default();
+    let host = hostname(&a.out.hostname);
+    let outputs = Outputs::new(&a.out, false)?;
+    let store = palisade_store::open(&a.store, Default::default(), false)?;
+    let mut any_errors = false;
+    let mut total = 0usize;
+    loop {
+        let (index, _, _, errors) = load_feeds(&a.src)?;
+        any_errors |= errors;
+        // An index of the indicators not searched for yet (all of them the first time).
+        let mut fresh = Index::new(psl(&a.src.psl)?);
+        let mut added = Vec::new();
+        for (ioc, feeds) in index.indicators() {
+            let key = ioc.to_string();
+            if known.contains(&key) {
+                continue;
+            }
+            for feed in feeds {
+                let id = fresh.add_feed(feed, "");
+                fresh.insert(&ioc, id);
+            }
+            added.push(key);
+        }
+        if !added.is_empty() {
+            let f = range(&a.since, None)?;
+            total += hunt_store(&fresh, store.as_ref(), &f, &outputs, &host)?;
+            known.extend(added.iter().cloned());
+            let mut text: Vec<&String> = known.iter().collect();
+            text.sort();
+            let body: String = text.iter().map(|s| format!("{s}\n")).collect();
+            std::fs::create_dir_all(&a.src.cache).ok();
+            std::fs::write(&state, body)
+                .with_context(|| format!("cannot write {}", state.display()))?;
+        } else {
+            eprintln!("no new indicator: nothing to search");
+        }
+        if a.once {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(interval.max(1000) as u64));
     }
     let notes = outputs.finish();
     if !notes.is_empty() {
         eprintln!("{notes}");
     }
-    eprintln!(
-        "searched {} flow record(s) and {} DNS row(s): {} hit group(s)",
-        details.len(),
-        dns.len(),
-        hits.len()
-    );
-    Ok(if errors {
+    Ok(if any_errors {
         EXIT_ERROR
-    } else if a.fail_on_alert && !hits.is_empty() {
+    } else if a.fail_on_alert && total > 0 {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

@@ -357,6 +357,43 @@ fn hunt_over_the_store_and_the_impact_of_the_block() {
     assert_eq!(alerts[0]["output_fields"]["threat.count"], 2);
     assert_eq!(alerts[0]["output_fields"]["k8s.workload.name"], "cart");
 
+    // watch: the first look searches for every indicator, the next only for new ones.
+    let feed_dir = dir.path().join("feeds");
+    std::fs::create_dir_all(&feed_dir).unwrap();
+    std::fs::write(feed_dir.join("c2.txt"), "198.51.100.1\n").unwrap();
+    std::fs::write(
+        feed_dir.join("t.yaml"),
+        "feeds:\n  - name: c2\n    path: c2.txt\n",
+    )
+    .unwrap();
+    let watch = || {
+        let out = palisade()
+            .args(["threat", "watch", "--once", "--config"])
+            .arg(feed_dir.join("t.yaml"))
+            .arg("--cache")
+            .arg(dir.path().join("cache"))
+            .arg("--store")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_lines(&out.stdout)
+    };
+    assert!(watch().is_empty(), "198.51.100.1 was never contacted");
+    std::fs::write(feed_dir.join("c2.txt"), "198.51.100.1\n203.0.113.7\n").unwrap();
+    let alerts = watch();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(
+        alerts[0]["output_fields"]["threat.indicator"],
+        "203.0.113.7"
+    );
+    assert!(watch().is_empty(), "already searched for");
+
     let block = dir.path().join("block.yaml");
     palisade()
         .args([
