@@ -392,6 +392,58 @@ fn http_server_assets_errors_and_metrics() {
 }
 
 #[test]
+fn https_with_a_certificate() {
+    let d = tempfile::tempdir().unwrap();
+    let certs = palisade_admission::certs::generate(&palisade_admission::certs::CertOptions {
+        service: "console".into(),
+        namespace: "palisade".into(),
+        days: 2,
+        ca_days: 2,
+        extra_dns: vec!["localhost".into()],
+        ip_sans: vec![],
+    })
+    .unwrap();
+    let (cert, key) = (d.path().join("tls.crt"), d.path().join("tls.key"));
+    std::fs::write(&cert, &certs.cert_pem).unwrap();
+    std::fs::write(&key, &certs.key_pem).unwrap();
+    let console = std::sync::Arc::new(console(d.path(), false));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let running = palisade_console::serve(
+            console,
+            palisade_console::ServeOptions {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                tls: Some((cert, key)),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(running.url().starts_with("https://127.0.0.1:"));
+        let cfg = palisade_loadgen::client_config(certs.ca_cert_pem.as_bytes()).unwrap();
+        let mut conn = palisade_loadgen::connect(running.addr, "localhost", cfg)
+            .await
+            .unwrap();
+        let r = conn
+            .get("/api/v1/graph?namespace=batch&until=1767236400000")
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json().unwrap()["edges"].as_array().unwrap().len(), 1);
+        let r = conn.get("/api/v1/flows?verdict=maybe").await.unwrap();
+        assert_eq!(r.status, 400);
+        // Plain HTTP to the TLS port gets no API answer.
+        let mut s = std::net::TcpStream::connect(running.addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let _ = write!(s, "GET /api/v1/graph HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        assert!(!String::from_utf8_lossy(&buf).contains("\"edges\""));
+        running.shutdown().await;
+    });
+}
+
+#[test]
 fn per_edge_metrics_are_capped() {
     let d = tempfile::tempdir().unwrap();
     let mut store =
