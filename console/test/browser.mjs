@@ -79,6 +79,13 @@ async function waitStats(page, want) {
   await waitStats(page, { nodes: 2, edges: 1 });
   assert.deepEqual(await apiCounts(page, await lastQuery(page)), { nodes: 2, edges: 1 });
   assert.match(page.url(), /range=1h/);
+  // The sliders over the stored history: the last 1% holds only job → db.
+  await page.$eval('#from', (e) => { e.value = '990'; e.dispatchEvent(new Event('change')); });
+  await waitStats(page, { nodes: 2, edges: 1 });
+  assert.match(page.url(), /range=custom&from=990/);
+  assert.deepEqual(await apiCounts(page, await lastQuery(page)), { nodes: 2, edges: 1 });
+  await page.$eval('#from', (e) => { e.value = '0'; e.dispatchEvent(new Event('change')); });
+  await waitStats(page, { nodes: 5, edges: 4 });
   await page.selectOption('#range', 'all');
   await waitStats(page, { nodes: 5, edges: 4 });
 
