@@ -6,9 +6,9 @@
 // their places when filters change. Pan (drag), zoom (wheel, + and -), keyboard selection
 // (arrow keys move between workloads, Enter opens, C collapses, Escape clears).
 
-export const VERDICTS = ['allowed', 'denied', 'mixed', 'plaintext', 'unknown'];
+export const VERDICTS = ['allowed', 'denied', 'mixed', 'plaintext', 'unknown', 'threat'];
 // Readable without colour: each verdict also has its own dash pattern.
-export const DASH = { allowed: [], denied: [7, 4], mixed: [10, 3, 2, 3], plaintext: [2, 3], unknown: [1, 5], attack: [] };
+export const DASH = { allowed: [], denied: [7, 4], mixed: [10, 3, 2, 3], plaintext: [2, 3], unknown: [1, 5], threat: [14, 3, 3, 3], attack: [] };
 
 const NODE_R = 7;
 const CELL = 64;

@@ -162,6 +162,7 @@ async function showEdge(m) {
   const kids = [
     el('h2', {}, `${m.src} \u2192 ${m.dst}`),
     el('p', { class: 'verdict v-' + s.class, id: 'edge-verdict' }, s.class),
+    ...(m.edges[0].threats ? [el('p', { class: 'verdict v-threat', id: 'edge-threat' }, `threat feed match: ${m.edges[0].threats.join(', ')} (see the alert timeline)`)] : []),
     el('p', {}, `${s.flows} flows, ${fmtBytes(s.bytes)} (${fmtBytes(s.bytes_out)} out, ${fmtBytes(s.bytes_in)} in), ${s.tls} TLS, ${s.plaintext} plaintext, ${s.denied} denied`),
     el('p', {}, `first ${fmtTime(s.first_seen)}, last ${fmtTime(s.last_seen)}`),
     el('h3', {}, 'Flows by port'),

@@ -64,6 +64,8 @@ async function waitStats(page, want) {
   assert.deepEqual({ nodes: s.nodes, edges: s.edges }, await apiCounts(page, ''));
   assert.deepEqual({ nodes: s.nodes, edges: s.edges }, { nodes: 5, edges: 4 });
   await page.screenshot({ path: `${SCREENSHOT_DIR}/graph.png` });
+  // The edge a threat feed matched (a palisade-threat alert in --alerts) is drawn as a threat.
+  assert.equal(await page.evaluate(() => window.__palisade.graph.drawn.find((e) => e.dst === '203.0.113.0/24').class), 'threat');
 
   step('namespace filter');
   await setField(page, '#namespace', 'batch');
@@ -137,7 +139,7 @@ async function waitStats(page, want) {
   const csvPath = await download.path();
   const csv = (await import('node:fs')).readFileSync(csvPath, 'utf8');
   assert.match(csv.split('\n')[0], /^time,priority,rule/);
-  assert.equal(csv.trim().split('\n').length, 3, 'header and two alerts');
+  assert.equal(csv.trim().split('\n').length, 4, 'header and three alerts');
   await page.click('#tab-flows');
   await page.screenshot({ path: `${SCREENSHOT_DIR}/flows.png` });
 

@@ -357,7 +357,21 @@ impl Console {
                        "bytes_out": out, "bytes_in": inn, "flows": flows})
             })
             .collect();
-        let edges_json: Vec<Value> = edges.iter().map(|((s, d), e)| e.to_json(s, d)).collect();
+        let hits = threat_hits(&self.alerts);
+        let edges_json: Vec<Value> = edges
+            .iter()
+            .map(|((s, d), e)| {
+                let mut v = e.to_json(s, d);
+                let feeds = hits.matching(s, d, &e.names);
+                if !feeds.is_empty() {
+                    // A threat-feed match outranks the verdict (kept in `verdict`).
+                    v["verdict"] = v["class"].clone();
+                    v["class"] = json!("threat");
+                    v["threats"] = json!(feeds);
+                }
+                v
+            })
+            .collect();
         Ok(json!({
             "namespaces": namespaces.iter().map(|(n, c)| json!({"id": n, "workloads": c})).collect::<Vec<_>>(),
             "nodes": nodes_json,
@@ -673,6 +687,89 @@ impl Console {
     }
 }
 
+/// Threat-feed hits among the alerts (palisade-threat's `Threat feed match` alerts): which
+/// (workload, address range or name) pairs matched which feeds.
+#[derive(Default)]
+struct ThreatHits {
+    /// (workload, peer end label: an external range) → feeds, for `flow.dst` / `flow.src`.
+    peers: BTreeMap<(String, String, bool), BTreeSet<String>>,
+    /// (workload, name) → feeds, for names seen on flows (DNS name, SNI, HTTP host).
+    names: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+impl ThreatHits {
+    fn matching(&self, src: &End, dst: &End, names: &BTreeSet<String>) -> Vec<String> {
+        let mut out: BTreeSet<String> = BTreeSet::new();
+        let (s, d) = (src.label(), dst.label());
+        // The workload called the address (`flow.dst`), or the address called it (`flow.src`).
+        for key in [(s.clone(), d.clone(), true), (d.clone(), s.clone(), false)] {
+            if let Some(f) = self.peers.get(&key) {
+                out.extend(f.iter().cloned());
+            }
+        }
+        for n in names {
+            if let Some(f) = self.names.get(&(s.clone(), n.to_ascii_lowercase())) {
+                out.extend(f.iter().cloned());
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+fn threat_hits(alerts: &[Alert]) -> ThreatHits {
+    let mut h = ThreatHits::default();
+    for a in alerts {
+        let Some(f) = a.value.get("output_fields") else {
+            continue;
+        };
+        let get = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("");
+        let (field, observed) = (get("threat.field"), get("threat.observed"));
+        if field.is_empty() || observed.is_empty() {
+            continue;
+        }
+        let workload = match (get("k8s.ns.name"), get("k8s.workload.name")) {
+            ("", w) => w.to_string(),
+            (ns, w) => format!("{ns}/{w}"),
+        };
+        let feeds: BTreeSet<String> = get("threat.feed")
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect();
+        match field {
+            "flow.dst" | "flow.src" => {
+                // `203.0.113.7:4444`, `[2001:db8::1]:443` or an address alone.
+                let ip = observed
+                    .strip_prefix('[')
+                    .and_then(|r| r.split_once(']').map(|x| x.0))
+                    .or_else(|| {
+                        observed
+                            .rsplit_once(':')
+                            .filter(|(a, _)| !a.contains(':'))
+                            .map(|x| x.0)
+                    })
+                    .unwrap_or(observed);
+                let range = palisade_store::aggregate::external_range(ip);
+                h.peers
+                    .entry((workload, range, field == "flow.dst"))
+                    .or_default()
+                    .extend(feeds);
+            }
+            "flow.dns_name" | "flow.sni" | "flow.http_host" => {
+                h.names
+                    .entry((
+                        workload,
+                        observed.trim_end_matches('.').to_ascii_lowercase(),
+                    ))
+                    .or_default()
+                    .extend(feeds);
+            }
+            _ => {}
+        }
+    }
+    h
+}
+
 /// The namespace an alert is about (k8s audit or syscall fields).
 fn alert_namespace(v: &Value) -> Option<&str> {
     let f = v.get("output_fields")?;
@@ -797,6 +894,8 @@ struct GraphAcc {
     tls: u64,
     plaintext: u64,
     ports: BTreeSet<String>,
+    /// Names the source resolved the destination as (external destinations).
+    names: BTreeSet<String>,
     first: i64,
     last: i64,
 }
@@ -820,6 +919,9 @@ impl GraphAcc {
         self.tls += r.counts.tls_flows;
         self.plaintext += r.counts.plaintext_flows;
         self.ports.insert(format!("{}/{}", r.protocol, r.port));
+        if !r.dst_name.is_empty() {
+            self.names.insert(r.dst_name.clone());
+        }
     }
     /// `denied` (every flow), `mixed` (some), `plaintext`, `allowed`, or `unknown` (no
     /// verdict: a passive sensor without a snapshot).

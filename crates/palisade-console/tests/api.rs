@@ -30,6 +30,7 @@ fn snapshot() -> Snapshot {
 const ALERTS: &str = r#"{"time":"2026-01-01T00:10:00.000000000Z","rule":"Shell in container","priority":"Warning","source":"syscall","output":"shell in shop/web pod web-7d4b9c-x1","output_fields":{"k8s.ns.name":"shop"}}
 not json
 {"time":"2026-01-01T02:00:00Z","rule":"Secret read","priority":"Notice","source":"k8s_audit","output":"job read a secret","output_fields":{"ka.target.namespace":"batch"}}
+{"time":"2026-01-01T00:00:06Z","rule":"Threat feed match","priority":"Warning","source":"palisade_threat","output":"Threat feed match (feed=feodo indicator=203.0.113.5 flow.dst=203.0.113.5:443)","output_fields":{"threat.feed":"feodo","threat.indicator":"203.0.113.5","threat.field":"flow.dst","threat.observed":"203.0.113.5:443","k8s.ns.name":"shop","k8s.workload.name":"web"}}
 "#;
 
 fn console(dir: &Path, with_snapshot: bool) -> Console {
@@ -87,7 +88,7 @@ fn graph_nodes_edges_and_classes() {
         e,
         [
             "batch/job>shop/db:denied",
-            "shop/web>203.0.113.0/24:unknown",
+            "shop/web>203.0.113.0/24:threat",
             "shop/web>shop/cache:plaintext",
             "shop/web>shop/db:allowed",
         ]
@@ -104,6 +105,15 @@ fn graph_nodes_edges_and_classes() {
     assert_eq!(web_db["bytes"], 15 * 300);
     assert_eq!(web_db["tls"], 15);
     assert_eq!(web_db["ports"][0], "tcp/5432");
+    // The edge a threat feed matched keeps its verdict beside the class.
+    let ext = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["dst"] == "203.0.113.0/24")
+        .unwrap();
+    assert_eq!(ext["threats"][0], "feodo");
+    assert_eq!(ext["verdict"], "unknown");
 }
 
 #[test]
@@ -176,13 +186,13 @@ fn every_query_endpoint_answers() {
     assert!(wl["dns"].as_array().unwrap().len() >= 2);
     assert_eq!(
         wl["alerts"].as_array().unwrap().len(),
-        1,
-        "the shell alert names web"
+        2,
+        "the shell alert and the threat hit name web"
     );
     let alerts = ok(&c, "alerts", "namespace=batch");
     assert_eq!(alerts.as_array().unwrap().len(), 1);
     assert_eq!(alerts[0]["rule"], "Secret read");
-    assert_eq!(ok(&c, "alerts", "").as_array().unwrap().len(), 2);
+    assert_eq!(ok(&c, "alerts", "").as_array().unwrap().len(), 3);
 }
 
 #[test]

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 const ALERTS: &str = r#"{"time":"2026-01-01T00:10:00Z","rule":"Shell in container","priority":"Warning","source":"syscall","output":"shell in shop/web pod web-7d4b9c-x1","output_fields":{"k8s.ns.name":"shop"}}
 {"time":"2026-01-01T02:00:00Z","rule":"Secret read","priority":"Notice","source":"k8s_audit","output":"job read a secret","output_fields":{"ka.target.namespace":"batch"}}
+{"time":"2026-01-01T00:00:06Z","rule":"Threat feed match","priority":"Warning","source":"palisade_threat","output":"Threat feed match (feed=feodo indicator=203.0.113.5)","output_fields":{"threat.feed":"feodo","threat.indicator":"203.0.113.5","threat.field":"flow.dst","threat.observed":"203.0.113.5:443","k8s.ns.name":"shop","k8s.workload.name":"web"}}
 "#;
 
 fn tool(cmd: &str, arg: &str) -> bool {
