@@ -50,3 +50,6 @@ if [ "${#missing_pkgs[@]}" -gt 0 ]; then
   rm -f "$apt_log"
 fi
 promtool --version 2>&1 | head -1
+
+# image: the SBOM validators (CycloneDX's schemas from npm, SPDX's pyspdxtools from PyPI) into target/.
+bash "$(dirname "$0")/image-test-deps.sh"
