@@ -8,8 +8,6 @@
 //!   (`queue_full`, `write_error`), `palisade_store_writes_total`,
 //!   `palisade_store_write_seconds_total` (mean latency = rate of the two),
 //!   `palisade_store_write_seconds_max`;
-//! - sensor (only when a sensor was attached): `palisade_observe_flow_table_flows`,
-//!   `palisade_observe_flows_evicted_total`, `palisade_observe_frames_skipped_total{reason}`;
 //! - the store, read at scrape time (any process that wrote it): `palisade_store_records_total`,
 //!   `palisade_store_rows{table}`, `palisade_store_bytes`;
 //! - per edge over the last [`EDGE_WINDOW_MS`]: `palisade_observe_edge_bytes{src,dst,verdict}`
@@ -45,14 +43,6 @@ fn l(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
-/// Sensor counters a capture thread publishes.
-#[derive(Debug, Default)]
-pub struct SensorGauges {
-    pub flows_in_table: AtomicU64,
-    pub evicted: AtomicU64,
-    pub skipped: Mutex<BTreeMap<String, u64>>,
-}
-
 /// One edge of the per-edge gauges.
 pub struct EdgeSample {
     pub src: String,
@@ -64,17 +54,13 @@ pub struct EdgeSample {
 
 struct Inner {
     registry: Registry,
-    /// Ingest and sensor families: exposed only once a source is attached.
+    /// Ingest families: exposed only once an ingest queue is attached.
     ingest_registry: Registry,
-    sensor_registry: Registry,
     ingested: Counter,
     dropped: Family<Labels, Counter>,
     writes: Counter,
     write_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
     write_max: Gauge<f64, std::sync::atomic::AtomicU64>,
-    flow_table: Gauge,
-    evicted: Counter,
-    skipped: Family<Labels, Counter>,
     store_records: Counter,
     store_rows: Family<Labels, Gauge>,
     store_bytes: Gauge,
@@ -90,7 +76,6 @@ struct Inner {
 pub struct Metrics {
     inner: Mutex<Inner>,
     ingest: Mutex<Option<Arc<IngestStats>>>,
-    sensor: Mutex<Option<Arc<SensorGauges>>>,
 }
 
 impl Default for Metrics {
@@ -107,16 +92,12 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut r = Registry::default();
         let mut ri = Registry::default();
-        let mut rs = Registry::default();
         let i = Inner {
             ingested: Counter::default(),
             dropped: Family::default(),
             writes: Counter::default(),
             write_seconds: Counter::default(),
             write_max: Gauge::default(),
-            flow_table: Gauge::default(),
-            evicted: Counter::default(),
-            skipped: Family::default(),
             store_records: Counter::default(),
             store_rows: Family::default(),
             store_bytes: Gauge::default(),
@@ -128,7 +109,6 @@ impl Metrics {
             seen: BTreeMap::new(),
             registry: Registry::default(),
             ingest_registry: Registry::default(),
-            sensor_registry: Registry::default(),
         };
         ri.register(
             "palisade_observe_records_ingested",
@@ -154,21 +134,6 @@ impl Metrics {
             "palisade_store_write_seconds_max",
             "Longest batch write so far, in seconds",
             i.write_max.clone(),
-        );
-        rs.register(
-            "palisade_observe_flow_table_flows",
-            "Flows in the sensor's flow table",
-            i.flow_table.clone(),
-        );
-        rs.register(
-            "palisade_observe_flows_evicted",
-            "Flows flushed early because the flow table was full",
-            i.evicted.clone(),
-        );
-        rs.register(
-            "palisade_observe_frames_skipped",
-            "Frames that made no flow, by reason",
-            i.skipped.clone(),
         );
         r.register(
             "palisade_store_records",
@@ -213,11 +178,9 @@ impl Metrics {
         let mut i = i;
         i.registry = r;
         i.ingest_registry = ri;
-        i.sensor_registry = rs;
         Metrics {
             inner: Mutex::new(i),
             ingest: Mutex::new(None),
-            sensor: Mutex::new(None),
         }
     }
 
@@ -228,11 +191,6 @@ impl Metrics {
     /// Exports the counters of an ingest queue this process runs.
     pub fn attach_ingest(&self, s: Arc<IngestStats>) {
         *self.ingest.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
-    }
-
-    /// Exports the counters of a sensor this process runs.
-    pub fn attach_sensor(&self, s: Arc<SensorGauges>) {
-        *self.sensor.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
     }
 
     /// Counts one API request. `endpoint` must come from a fixed list (cardinality).
@@ -313,11 +271,6 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let sensor = self
-            .sensor
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
         let mut i = self.inner();
         if let Some(s) = ingest {
             let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -337,19 +290,6 @@ impl Metrics {
             i.write_seconds.inc_by(d as f64 / 1e9);
             i.write_max.set(r(&s.max_write_nanos) as f64 / 1e9);
         }
-        if let Some(s) = sensor {
-            i.flow_table
-                .set(s.flows_in_table.load(Ordering::Relaxed) as i64);
-            let d = Self::delta(&mut i, "evicted", s.evicted.load(Ordering::Relaxed));
-            i.evicted.inc_by(d);
-            let skipped = s.skipped.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            for (reason, n) in skipped {
-                let fam = i.skipped.clone();
-                let c = fam.get_or_create(&l(&[("reason", &reason)]));
-                let have = c.get();
-                c.inc_by(n.saturating_sub(have));
-            }
-        }
     }
 
     /// The Prometheus text.
@@ -360,18 +300,9 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_some();
-        let sensor = self
-            .sensor
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some();
         let i = self.inner();
         let mut out = String::new();
-        for (reg, on) in [
-            (&i.ingest_registry, ingest),
-            (&i.sensor_registry, sensor),
-            (&i.registry, true),
-        ] {
+        for (reg, on) in [(&i.ingest_registry, ingest), (&i.registry, true)] {
             let mut om = String::new();
             if on && encode(&mut om, reg).is_ok() {
                 out.push_str(&palisade_admission::metrics::to_prometheus_text(&om));
