@@ -1,7 +1,9 @@
 //! Hubble JSON import throughput (figure in BENCHMARKS.md): synthetic `hubble observe -o
 //! jsonpb` lines (the exporter's shape: GetFlowsResponse with a full L3/L4 Flow, ~1 KB each,
 //! 5% drops with a policy, 10% replies) read from memory through the importer into a
-//! counting sink. Reports flows/s and MB/s.
+//! counting sink. Reports flows/s and MB/s of wall time, and flows per second of CPU time
+//! the thread was on a core (from /proc/thread-self/schedstat), which a shared machine's
+//! other load does not change.
 //!
 //! `cargo bench -p palisade-observe --bench import` (pin with `taskset -c 1`).
 
@@ -67,6 +69,16 @@ fn line(i: u64) -> String {
     )
 }
 
+/// Nanoseconds this thread has run on a CPU.
+fn cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -85,15 +97,21 @@ fn main() {
         let mut imp = Importer::new(Options::new(Format::Hubble));
         let mut sink = Count(0, 0);
         let t = Instant::now();
+        let c0 = cpu_ns();
         let fatal = imp.read(text.as_bytes(), "bench", &mut sink, &mut |e| panic!("{e}"));
         imp.finish(&mut sink);
         let s = t.elapsed().as_secs_f64();
+        let cpu = match (c0, cpu_ns()) {
+            (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+            _ => f64::NAN,
+        };
         assert!(fatal.is_none());
         assert_eq!(sink.0, n);
         println!(
-            "hubble json import run {run}: {n} flows ({mb:.0} MB, {:.0} B/flow) in {s:.3} s: {:.0} flows/s, {:.0} MB/s",
+            "hubble json import run {run}: {n} flows ({mb:.0} MB, {:.0} B/flow) in {s:.3} s wall, {cpu:.3} s CPU: {:.0} flows/s wall, {:.0} flows per CPU-second, {:.0} MB/s wall",
             text.len() as f64 / n as f64,
             n as f64 / s,
+            n as f64 / cpu,
             mb / s
         );
     }
