@@ -209,6 +209,41 @@ pub struct ImageRules {
     pub exclude_namespaces: Vec<String>,
     #[serde(default)]
     pub failure_policy: FailurePolicy,
+    /// Known vulnerabilities, judged from the image result cache (never pulled at admission).
+    #[serde(default)]
+    pub vulnerabilities: Option<VulnerabilityRule>,
+}
+
+/// `images.vulnerabilities`: deny when an image has an active vulnerability with a fix at or
+/// above `severity`, from the results `palisade image scan` / `scan --images` cached.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VulnerabilityRule {
+    /// The cache directory the scans wrote (`--cache-dir`); relative to this file.
+    pub cache_dir: PathBuf,
+    /// critical, high, medium, low or info.
+    #[serde(default = "critical")]
+    pub severity: String,
+    /// Image reference globs that are never judged.
+    #[serde(default)]
+    pub exempt_images: Vec<String>,
+    /// Vulnerability ids (or aliases) that are accepted.
+    #[serde(default)]
+    pub exempt_vulnerabilities: Vec<String>,
+    /// OpenVEX or CycloneDX VEX files (relative to this file).
+    #[serde(default)]
+    pub vex: Vec<PathBuf>,
+    /// An image with no cached result: allow, warn or deny.
+    #[serde(default = "warn_word")]
+    pub unscanned: String,
+}
+
+fn critical() -> String {
+    "critical".into()
+}
+
+fn warn_word() -> String {
+    "warn".into()
 }
 
 fn deny() -> Action {
@@ -458,10 +493,30 @@ impl AdmissionConfig {
             }
         }
         if let Some(img) = &cfg.images {
-            if img.allowed_registries.is_empty() && !img.require_digest && !img.forbid_latest {
+            if let Some(v) = &img.vulnerabilities {
+                let line = line_of(&root, "images.vulnerabilities");
+                if palisade_report::Severity::parse(&v.severity).is_none() {
+                    return Err(err(line, format!("images.vulnerabilities.severity {:?}: critical, high, medium, low or info", v.severity)));
+                }
+                if !matches!(v.unscanned.as_str(), "allow" | "warn" | "deny") {
+                    return Err(err(
+                        line,
+                        format!(
+                            "images.vulnerabilities.unscanned {:?}: allow, warn or deny",
+                            v.unscanned
+                        ),
+                    ));
+                }
+            }
+            if img.allowed_registries.is_empty()
+                && !img.require_digest
+                && !img.forbid_latest
+                && img.vulnerabilities.is_none()
+            {
                 return Err(err(
                     line_of(&root, "images"),
-                    "images: set allowedRegistries, requireDigest or forbidLatest".into(),
+                    "images: set allowedRegistries, requireDigest, forbidLatest or vulnerabilities"
+                        .into(),
                 ));
             }
         }

@@ -51,6 +51,10 @@ struct CheckUnit {
     namespaces: Vec<String>,
     exclude_namespaces: Vec<String>,
     failure_policy: FailurePolicy,
+    /// Run the scanner (false when the unit only judges image vulnerabilities).
+    scan: bool,
+    /// Image vulnerabilities from the image result cache.
+    vulns: Option<palisade_image::gate::Gate>,
 }
 
 /// The loaded, compiled configuration. Immutable; a reload builds a new one.
@@ -264,6 +268,24 @@ impl Admission {
                 },
                 ..ScanConfig::default()
             });
+            let vulns = img.vulnerabilities.as_ref().map(|v| {
+                let vex = palisade_image_vex(&v.vex, &config, &mut errors);
+                palisade_image::gate::Gate {
+                    cache_dir: config.resolve(&v.cache_dir),
+                    threshold: palisade_report::Severity::parse(&v.severity)
+                        .unwrap_or(palisade_report::Severity::Critical),
+                    exempt_images: v.exempt_images.clone(),
+                    exempt_vulnerabilities: v.exempt_vulnerabilities.clone(),
+                    vex,
+                    unscanned: match v.unscanned.as_str() {
+                        "allow" => palisade_image::gate::Unscanned::Allow,
+                        "deny" => palisade_image::gate::Unscanned::Deny,
+                        _ => palisade_image::gate::Unscanned::Warn,
+                    },
+                }
+            });
+            let scan =
+                img.forbid_latest || img.require_digest || !img.allowed_registries.is_empty();
             match scanner {
                 Ok(scanner) => checks.push(CheckUnit {
                     name: "images".into(),
@@ -272,6 +294,8 @@ impl Admission {
                     namespaces: img.namespaces.clone(),
                     exclude_namespaces: img.exclude_namespaces.clone(),
                     failure_policy: img.failure_policy,
+                    scan,
+                    vulns,
                 }),
                 Err(e) => errors.push(format!("images: {e}")),
             }
@@ -456,8 +480,34 @@ impl Admission {
                     return r;
                 }
                 let Some(object) = object else { return r };
-                let result = c.scanner.scan(std::slice::from_ref(object));
-                for f in result.findings {
+                if let Some(gate) = &c.vulns {
+                    let images: Vec<(String, String)> =
+                        palisade_image::workloads::image_uses(std::slice::from_ref(object))
+                            .into_iter()
+                            .map(|u| (u.image, u.container))
+                            .collect();
+                    for d in gate.evaluate(&images) {
+                        let (action, message) = match d {
+                            palisade_image::gate::Decision::Deny(m) => (c.action, m),
+                            palisade_image::gate::Decision::Warn(m) => (Action::Warn, m),
+                        };
+                        r.verdicts.push(self.verdict(
+                            "image-vulnerabilities".into(),
+                            "builtin",
+                            Some(c.name.clone()),
+                            VerdictKind::Violation,
+                            vec![action],
+                            message,
+                            Some("Forbidden".into()),
+                        ));
+                    }
+                }
+                let findings = if c.scan {
+                    c.scanner.scan(std::slice::from_ref(object)).findings
+                } else {
+                    Vec::new()
+                };
+                for f in findings {
                     let message = if f.path.is_empty() {
                         format!("[{}] {}", f.check, f.message)
                     } else {
@@ -837,7 +887,30 @@ fn check_unit(name: String, rule: &CheckRule) -> Result<CheckUnit, String> {
         namespaces: rule.namespaces.clone(),
         exclude_namespaces: rule.exclude_namespaces.clone(),
         failure_policy: rule.failure_policy,
+        scan: true,
+        vulns: None,
     })
+}
+
+/// Reads the VEX files of `images.vulnerabilities` (a file that cannot be read is a load
+/// error: a VEX document that silently went missing would deny what it accepted).
+fn palisade_image_vex(
+    files: &[std::path::PathBuf],
+    config: &AdmissionConfig,
+    errors: &mut Vec<String>,
+) -> Vec<palisade_image::vex::Statement> {
+    let mut out = Vec::new();
+    for f in files {
+        let p = config.resolve(f);
+        match std::fs::read_to_string(&p) {
+            Ok(t) => match palisade_image::vex::parse(&t, &p.display().to_string()) {
+                Ok(s) => out.extend(s),
+                Err(e) => errors.push(format!("images.vulnerabilities.vex: {e}")),
+            },
+            Err(e) => errors.push(format!("images.vulnerabilities.vex: {}: {e}", p.display())),
+        }
+    }
+    out
 }
 
 /// Built-in check rules look at objects being created or updated, not at subresources

@@ -14,6 +14,7 @@ pub mod db;
 pub mod digest;
 pub mod fixture;
 pub mod fs;
+pub mod gate;
 pub mod harden;
 pub mod layer;
 pub mod matcher;
