@@ -8,6 +8,7 @@
 //! - [`attribute`]: workloads, Services, nodes and policy verdicts from a snapshot.
 //! - [`sensor`]: the pipeline from frames to records. [`live`]: capture on interfaces.
 //! - [`example`]: the example capture the README uses.
+//! - [`watch`]: live attribution from Pods, Services and Nodes watched through kube.
 //! - [`import`]: Hubble, Calico, Inspektor Gadget and CoreDNS logs (and Hubble's gRPC API)
 //!   as records.
 
@@ -21,3 +22,5 @@ pub mod live;
 pub mod packet;
 pub mod pcap;
 pub mod sensor;
+#[cfg(feature = "watch")]
+pub mod watch;

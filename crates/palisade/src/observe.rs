@@ -81,6 +81,8 @@ struct ImportArgs {
     /// Manifests of the cluster (pods with IPs, Services, Nodes, policies) for attribution.
     #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    live_cluster: LiveClusterArgs,
     /// Write records to this flow store instead of standard output: a SQLite file, or
     /// clickhouse://[user[:password]@]host[:port][/database] (HTTP port).
     #[arg(long, value_name = "PATH|URL")]
@@ -101,6 +103,56 @@ struct ImportArgs {
     /// Write the records to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     output_file: Option<PathBuf>,
+}
+
+/// Attribution from the live cluster instead of a snapshot file.
+#[derive(Args, Debug, Clone)]
+struct LiveClusterArgs {
+    /// Attribute records from the live cluster instead of --snapshot: Pods, their
+    /// controllers, Services, Nodes, Namespaces and NetworkPolicies, watched through the API
+    /// and kept current while records come in.
+    #[arg(long, conflicts_with = "snapshot")]
+    cluster: bool,
+    /// Kubeconfig context (with --cluster; default: the current context).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    context: Option<String>,
+    /// Kubeconfig file (with --cluster; default: $KUBECONFIG, ~/.kube/config, in-cluster).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    kubeconfig: Option<PathBuf>,
+}
+
+impl LiveClusterArgs {
+    /// Connects and waits for the first listing of every watched kind.
+    fn start(&self) -> Result<Option<palisade_observe::watch::ClusterView>> {
+        if !self.cluster {
+            return Ok(None);
+        }
+        let view = palisade_observe::watch::ClusterView::start(&palisade_cluster::ClusterOptions {
+            context: self.context.clone(),
+            kubeconfig: self.kubeconfig.clone(),
+            ..palisade_cluster::ClusterOptions::default()
+        })
+        .map_err(anyhow::Error::msg)?;
+        view.wait_synced(Duration::from_secs(60))
+            .map_err(anyhow::Error::msg)?;
+        for e in view.take_errors() {
+            eprintln!("palisade: warning: {e}");
+        }
+        eprintln!(
+            "palisade: attributing from cluster {} (watching)",
+            view.context
+        );
+        Ok(Some(view))
+    }
+}
+
+/// Reports the watch errors of a run; `true` when there were some.
+fn watch_errors(view: Option<&palisade_observe::watch::ClusterView>) -> bool {
+    let errors = view.map(|v| v.take_errors()).unwrap_or_default();
+    for e in &errors {
+        eprintln!("palisade: warning: {e}");
+    }
+    !errors.is_empty()
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -131,6 +183,8 @@ struct SensorArgs {
     /// Manifests of the cluster (pods with IPs, Services, Nodes, policies) for attribution.
     #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
+    #[command(flatten)]
+    live_cluster: LiveClusterArgs,
     /// Write records to this flow store instead of standard output: a SQLite file, or
     /// clickhouse://[user[:password]@]host[:port][/database] (HTTP port).
     #[arg(long, value_name = "PATH|URL")]
@@ -602,25 +656,37 @@ fn sensor(a: SensorArgs) -> Result<u8> {
         ..Config::default()
     };
     let mut table = FlowTable::new(cfg);
+    let view = a.live_cluster.start()?;
     let mut output = Output::open(a.store.as_deref(), a.output_file.as_deref(), a.output)?;
-    let mut sink = Attributed {
-        attribution: &attribution,
-        inner: &mut output,
+    let (mut from_snapshot, mut from_cluster);
+    let sink: &mut dyn Sink = match view.clone() {
+        Some(v) => {
+            from_cluster = palisade_observe::watch::LiveAttributed::new(v, &mut output);
+            &mut from_cluster
+        }
+        None => {
+            from_snapshot = Attributed {
+                attribution: &attribution,
+                inner: &mut output,
+            };
+            &mut from_snapshot
+        }
     };
     let mut read_errors = false;
     if a.interface.is_empty() {
         for p in &a.read {
-            let (_, err) = read_file(p, &mut table, &mut sink);
+            let (_, err) = read_file(p, &mut table, sink);
             if let Some(e) = err {
                 eprintln!("palisade: error: {e}");
                 read_errors = true;
             }
         }
-        table.finish(&mut sink);
+        table.finish(sink);
     } else {
-        live(&a, &mut table, &mut sink)?;
+        live(&a, &mut table, sink)?;
     }
     report_counters(&table.counters);
+    watch_errors(view.as_ref());
     let store_errors = output.finish()?;
     Ok(if read_errors || snapshot_errors || store_errors {
         crate::EXIT_ERROR
@@ -642,10 +708,21 @@ fn import(a: ImportArgs) -> Result<u8> {
         Some(t) => parse_time_ms(t, now).context("--default-time")?,
         None => now,
     };
+    let view = a.live_cluster.start()?;
     let mut output = Output::open(a.store.as_deref(), a.output_file.as_deref(), a.output)?;
-    let mut sink = Attributed {
-        attribution: &attribution,
-        inner: &mut output,
+    let (mut from_snapshot, mut from_cluster);
+    let sink: &mut dyn Sink = match view.clone() {
+        Some(v) => {
+            from_cluster = palisade_observe::watch::LiveAttributed::new(v, &mut output);
+            &mut from_cluster
+        }
+        None => {
+            from_snapshot = Attributed {
+                attribution: &attribution,
+                inner: &mut output,
+            };
+            &mut from_snapshot
+        }
     };
     let format = match a.input_format {
         _ if a.hubble_server.is_some() => Format::Hubble,
@@ -668,7 +745,7 @@ fn import(a: ImportArgs) -> Result<u8> {
             follow: a.follow,
             last: a.last,
         };
-        match palisade_observe::import::grpc::import(&req, &mut imp, &mut sink, &mut report) {
+        match palisade_observe::import::grpc::import(&req, &mut imp, sink, &mut report) {
             Ok(st) => {
                 if st.lost_events > 0 {
                     eprintln!(
@@ -686,10 +763,10 @@ fn import(a: ImportArgs) -> Result<u8> {
     for p in &a.files {
         let name = p.display().to_string();
         let fatal = if name == "-" {
-            imp.read(std::io::stdin().lock(), "<stdin>", &mut sink, &mut report)
+            imp.read(std::io::stdin().lock(), "<stdin>", sink, &mut report)
         } else {
             match std::fs::File::open(p) {
-                Ok(f) => imp.read(f, &name, &mut sink, &mut report),
+                Ok(f) => imp.read(f, &name, sink, &mut report),
                 Err(e) => Some(format!("{name}: {e}")),
             }
         };
@@ -698,7 +775,8 @@ fn import(a: ImportArgs) -> Result<u8> {
             read_errors = true;
         }
     }
-    imp.finish(&mut sink);
+    imp.finish(sink);
+    watch_errors(view.as_ref());
     let st = &imp.stats;
     let skipped: Vec<String> = st.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
     eprintln!(

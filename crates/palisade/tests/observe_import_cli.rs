@@ -182,6 +182,34 @@ fn usage_and_unreadable_input() {
         err.contains("Hubble server 127.0.0.1:1: cannot connect"),
         "{err}"
     );
+    // Live attribution: a kubeconfig that cannot be read stops the run before any record.
+    let (code, _, err) = run(&[
+        "observe",
+        "import",
+        "--input-format",
+        "coredns",
+        "examples/observe/import/coredns.log",
+        "--cluster",
+        "--kubeconfig",
+        "no/such/kubeconfig",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read kubeconfig no/such/kubeconfig"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "observe",
+        "import",
+        "--input-format",
+        "coredns",
+        "x.log",
+        "--cluster",
+        "--snapshot",
+        "y.yaml",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
 }
 
 #[test]
