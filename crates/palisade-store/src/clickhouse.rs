@@ -2,10 +2,11 @@
 //! HTTP). The SQL is kept to what ClickHouse 18.16 (Debian's `clickhouse-server`) accepts: no
 //! TTL, no `LowCardinality`, no JSON functions beyond `visitParam*`, no correlated subqueries.
 //!
-//! Every table is a `MergeTree` partitioned by UTC day (`toYYYYMMDD`) and ordered by workload
-//! and time; retention drops whole partitions (`ALTER TABLE … DROP PARTITION`). A batch is
-//! appended (one `INSERT` per table, the batch counter last); the queries add rows up, so a
-//! key written by several batches reads as one row. Unlike SQLite, a batch is atomic per table,
+//! Every table is partitioned by UTC day (`toYYYYMMDD`) and ordered by workload and time;
+//! retention drops whole partitions (`ALTER TABLE … DROP PARTITION`). A batch is appended (one
+//! `INSERT` per table, the batch counter last). The rollups are `SummingMergeTree`s whose
+//! merges fold a key's rows (first and last seen as `min`/`max` states); the queries add up
+//! what is not merged yet, so a key written by several batches reads as one row. Unlike SQLite, a batch is atomic per table,
 //! not across tables: a crash between two inserts leaves the earlier tables written and the
 //! batch uncounted.
 //!
@@ -44,6 +45,10 @@ pub struct ClickhouseStore {
 
 const PARTITION: &str = "PARTITION BY toYYYYMMDD(toDateTime(intDiv(bucket, 1000), 'UTC'))";
 
+// Rollup tables fold the rows of one key as they merge: every numeric column outside the key
+// is a counter and summed, first and last seen are `min`/`max` states (18.16 has no
+// SimpleAggregateFunction). No column list: with one, 18.16 keeps the first row's states
+// instead of merging them. The sort key is the whole aggregation key, workload and time first.
 fn flow_table(suffix: &str) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS flows_{suffix} (
@@ -52,8 +57,10 @@ fn flow_table(suffix: &str) -> String {
             proto String, verdict String, reporter String,
             flows UInt64, packets_out UInt64, bytes_out UInt64, packets_in UInt64,
             bytes_in UInt64, tls_flows UInt64, plaintext_flows UInt64, drift_flows UInt64,
-            first_seen Int64, last_seen Int64
-        ) ENGINE = MergeTree {PARTITION} ORDER BY (src_ns, src_name, dst_ns, dst_name, bucket)"
+            first_seen AggregateFunction(min, Int64), last_seen AggregateFunction(max, Int64)
+        ) ENGINE = SummingMergeTree {PARTITION}
+          ORDER BY (src_ns, src_name, dst_ns, dst_name, bucket, src_kind, dst_kind, dst_dns, port,
+            proto, verdict, reporter)"
     )
 }
 
@@ -62,9 +69,20 @@ fn dns_table(suffix: &str) -> String {
         "CREATE TABLE IF NOT EXISTS dns_{suffix} (
             bucket Int64, client_ns String, client_name String, client_kind String,
             qname String, domain String, qtype String, rcode String, reporter String,
-            queries UInt64, answers String, first_seen Int64, last_seen Int64
-        ) ENGINE = MergeTree {PARTITION} ORDER BY (client_ns, client_name, bucket)"
+            queries UInt64, answers String,
+            first_seen AggregateFunction(min, Int64), last_seen AggregateFunction(max, Int64)
+        ) ENGINE = SummingMergeTree {PARTITION}
+          ORDER BY (client_ns, client_name, bucket, client_kind, qname, domain, qtype, rcode,
+            reporter)"
     )
+}
+
+/// A `min`/`max` aggregate state of an Int64 as RowBinary carries it: a has-value byte, then
+/// the value.
+type State = (u8, i64);
+
+fn state(v: i64) -> State {
+    (1, v)
 }
 
 const DETAIL_TABLE: &str = "CREATE TABLE IF NOT EXISTS flow_detail (
@@ -123,8 +141,8 @@ struct FlowRow {
     tls_flows: u64,
     plaintext_flows: u64,
     drift_flows: u64,
-    first_seen: i64,
-    last_seen: i64,
+    first_seen: State,
+    last_seen: State,
 }
 
 #[derive(Row, Serialize, Deserialize)]
@@ -140,8 +158,8 @@ struct DnsTableRow {
     reporter: String,
     queries: u64,
     answers: String,
-    first_seen: i64,
-    last_seen: i64,
+    first_seen: State,
+    last_seen: State,
 }
 
 #[derive(Row, Serialize, Deserialize)]
@@ -312,6 +330,8 @@ const DIALECT: Dialect = Dialect {
     label_exists,
     detail_order: "seq",
     bit_or: "groupBitOr",
+    first_seen: "minMerge",
+    last_seen: "maxMerge",
 };
 
 fn now_ms() -> i64 {
@@ -540,8 +560,8 @@ impl Store for ClickhouseStore {
                     tls_flows: c.tls_flows,
                     plaintext_flows: c.plaintext_flows,
                     drift_flows: c.drift_flows,
-                    first_seen: c.first_seen,
-                    last_seen: c.last_seen,
+                    first_seen: state(c.first_seen),
+                    last_seen: state(c.last_seen),
                 }),
             )?;
             self.insert(
@@ -558,8 +578,8 @@ impl Store for ClickhouseStore {
                     reporter: k.reporter.clone(),
                     queries: c.queries,
                     answers: c.answers.clone(),
-                    first_seen: c.first_seen,
-                    last_seen: c.last_seen,
+                    first_seen: state(c.first_seen),
+                    last_seen: state(c.last_seen),
                 }),
             )?;
         }

@@ -144,6 +144,17 @@ impl TestServer {
             .join("\n")
     }
 
+    /// Runs a query over plain HTTP and returns its TabSeparated answer.
+    pub fn query(&self, sql: &str) -> String {
+        let req = format!(
+            "POST / HTTP/1.0\r\nContent-Length: {}\r\n\r\n{sql}",
+            sql.len()
+        );
+        let out = http(self.port, &req).unwrap_or_default();
+        out.split_once("\r\n\r\n")
+            .map_or(out.clone(), |(_, b)| b.to_string())
+    }
+
     /// Runs a statement over plain HTTP (set-up only); panics unless it succeeds.
     pub fn execute(&self, sql: &str) {
         let req = format!(

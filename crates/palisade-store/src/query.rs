@@ -420,6 +420,10 @@ pub struct Dialect {
     pub detail_order: &'static str,
     /// The aggregate that ORs TCP flags of the rows a detail row was written as.
     pub bit_or: &'static str,
+    /// The aggregates of the rollups' `first_seen` and `last_seen` columns (plain values, or
+    /// ClickHouse's `min`/`max` states).
+    pub first_seen: &'static str,
+    pub last_seen: &'static str,
 }
 
 /// The queries of the [`Store`] trait as SQL text with `?` placeholders, shared by the SQL
@@ -497,22 +501,28 @@ impl Sql<'_> {
             None => String::new(),
             Some(t) => {
                 p.push(SqlValue::Int(t));
-                "HAVING (src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, port, proto)
-                   NOT IN (SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, port, proto
-                           FROM flows_1d WHERE first_seen < ?)"
-                    .to_string()
+                format!(
+                    "HAVING (src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, port, proto)
+                       NOT IN (SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, port, proto
+                               FROM flows_1d
+                               GROUP BY src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, port, proto
+                               HAVING {}(first_seen) < ?)",
+                    self.dialect.first_seen
+                )
             }
         };
         let sql = format!(
             "SELECT src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, dst_dns, port, proto,
                verdict, reporter, sum(flows), sum(packets_out), sum(bytes_out), sum(packets_in),
                sum(bytes_in), sum(tls_flows), sum(plaintext_flows), sum(drift_flows),
-               min(first_seen), max(last_seen)
+               {}(first_seen), {}(last_seen)
              FROM {src} WHERE {w}
              GROUP BY src_ns, src_name, src_kind, dst_ns, dst_name, dst_kind, dst_dns, port,
                proto, verdict, reporter {having}
              ORDER BY sum(bytes_out) + sum(bytes_in) DESC, src_ns, src_name, dst_ns, dst_name, port,
                verdict, reporter{}",
+            self.dialect.first_seen,
+            self.dialect.last_seen,
             limit(f)
         );
         Ok((sql, p))
@@ -554,10 +564,12 @@ impl Sql<'_> {
         let (src, w, p) = self.source_where("dns", dns_shape(self.res.width()), &DNS_ENDS, f)?;
         let sql = format!(
             "SELECT client_ns, client_name, client_kind, qname, domain, qtype, rcode,
-               sum(queries), max(answers), min(first_seen), max(last_seen)
+               sum(queries), max(answers), {}(first_seen), {}(last_seen)
              FROM {src} WHERE {w}
              GROUP BY client_ns, client_name, client_kind, qname, domain, qtype, rcode
              ORDER BY client_ns, client_name, qname, qtype, rcode{}",
+            self.dialect.first_seen,
+            self.dialect.last_seen,
             limit(f)
         );
         Ok((sql, p))

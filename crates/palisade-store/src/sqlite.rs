@@ -467,6 +467,8 @@ const DIALECT: Dialect = Dialect {
     detail_order: "id",
     // Detail rows are upserted: one row per key, nothing to OR.
     bit_or: "max",
+    first_seen: "min",
+    last_seen: "max",
 };
 
 impl Store for SqliteStore {

@@ -569,7 +569,11 @@ pub fn run_size_retention(store: &mut dyn Store) {
     let oldest = left.iter().map(|e| e.counts.first_seen).min().unwrap_or(0);
     assert!(oldest >= T0 + 24 * HOUR_MS, "the oldest day went first");
     let newest = left.iter().map(|e| e.counts.last_seen).max().unwrap_or(0);
-    assert!(newest >= T0 + 92 * HOUR_MS, "the newest day stays");
+    assert!(
+        newest >= T0 + 92 * HOUR_MS,
+        "the newest day stays: {rep:?} budget {budget} before {before:?}; newest {newest} first {:?}",
+        left.first()
+    );
 }
 
 /// Detail rows add up across writes: connections of one (minute, key) written by two batches

@@ -30,8 +30,9 @@ fn size_retention() {
     let Some(s) = TestServer::start() else { return };
     // Background merges shrink small parts on their own, which would meet the budget without
     // retention; the suite measures what dropping days does.
-    s.execute("SYSTEM STOP MERGES");
-    testsuite::run_size_retention(&mut open(&s, "size"));
+    let mut store = open(&s, "size");
+    s.execute("SYSTEM STOP MERGES"); // for the tables that now exist
+    testsuite::run_size_retention(&mut store);
 }
 
 #[test]
@@ -66,4 +67,32 @@ fn open_picks_the_backend_by_url() {
     let mut st = palisade_store::open(s.url("byurl").as_ref(), Default::default(), true).unwrap();
     testsuite::load(st.as_mut());
     assert_eq!(st.stats().unwrap().batches, 2);
+}
+
+#[test]
+fn rollups_fold_on_merge() {
+    let Some(s) = TestServer::start() else { return };
+    let mut st = open(&s, "fold");
+    use palisade_store::aggregate::{Aggregator, HOUR_MS};
+    use palisade_store::psl::SuffixList;
+    let (flows, _) = testsuite::dataset();
+    let mut agg = Aggregator::new(SuffixList::default());
+    for h in 0..6 {
+        let mut f = flows[0].clone();
+        f.start = testsuite::T0 + h * 4 * HOUR_MS;
+        f.end = f.start + 400;
+        agg.add_flow(&f);
+        st.write(&agg.take()).unwrap();
+    }
+    // Merged into one row per key, sums and first/last seen kept.
+    s.execute("OPTIMIZE TABLE fold.flows_1d FINAL");
+    let rows = s.query(
+        "SELECT flows, finalizeAggregation(first_seen), finalizeAggregation(last_seen) FROM fold.flows_1d",
+    );
+    let t0 = testsuite::T0;
+    assert_eq!(
+        rows,
+        format!("6\t{t0}\t{}\n", t0 + 20 * HOUR_MS + 400),
+        "one folded row"
+    );
 }
