@@ -7,8 +7,8 @@
 
 pub mod human;
 pub mod json;
-pub mod policyreport;
 pub mod junit;
+pub mod policyreport;
 pub mod sarif;
 
 use palisade_model::Diagnostic;
