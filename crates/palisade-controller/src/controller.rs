@@ -416,6 +416,22 @@ impl State {
         let m = value.as_object_mut()?;
         m.insert("apiVersion".into(), json!(kind.api_resource().api_version));
         m.insert("kind".into(), json!(kind.kind));
+        // No check reads status, except the network model's pod IPs: the rest is dropped
+        // (a pod's status is often most of its size).
+        if let Some(status) = m.remove("status") {
+            if kind.kind == "Pod" {
+                let ips: serde_json::Map<String, Value> = status
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| *k == "podIP" || *k == "podIPs")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if !ips.is_empty() {
+                    m.insert("status".into(), Value::Object(ips));
+                }
+            }
+        }
         if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("managedFields");
             if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
@@ -662,10 +678,20 @@ impl State {
         // RBAC risks: recomputed over the RBAC objects; only the bindings of the affected
         // subjects take the new results.
         if all || !d.rbac_subjects.is_empty() {
+            // A subject's risks come from its own bindings and the roles: the set is every
+            // role plus the bindings naming an affected subject (all of them at a full run).
             let set: Vec<Object> = self
                 .objects
                 .values()
-                .filter(|o| RBAC_KINDS.contains(&o.kind.as_str()) || o.kind == "ServiceAccount")
+                .filter(|o| match o.kind.as_str() {
+                    "Role" | "ClusterRole" | "ServiceAccount" => true,
+                    "RoleBinding" | "ClusterRoleBinding" => {
+                        all || binding_subjects(o)
+                            .iter()
+                            .any(|s| d.rbac_subjects.contains(s))
+                    }
+                    _ => false,
+                })
                 .cloned()
                 .collect();
             let out = self.scanner.scan_parts(&set, &Parts::Source("rbac"));
@@ -713,6 +739,7 @@ impl State {
             let set: Vec<Object> = self
                 .objects
                 .values()
+                .filter(|o| !RBAC_KINDS.contains(&o.kind.as_str()))
                 .filter(|o| match &scope {
                     None => true,
                     Some(ns) => {

@@ -190,6 +190,37 @@ impl Values {
         if v.image.is_empty() || v.image.contains(char::is_whitespace) {
             bail!("{file}: invalid image {:?}", v.image);
         }
+        if let Some(b) = &v.ca_bundle {
+            if b.is_empty()
+                || !b
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+            {
+                bail!("{file}: caBundle must be base64 (of ca.crt, as `palisade admission certs` prints it)");
+            }
+        }
+        if let Some(s) = &v.audit_server {
+            if !s.starts_with("https://")
+                || s.contains(|c: char| c.is_whitespace() || c.is_control())
+            {
+                bail!("{file}: audit.server must be an https:// URL");
+            }
+        }
+        if let Some(s) = &v.falcosidekick {
+            if s.contains(|c: char| c.is_whitespace() || c.is_control()) {
+                bail!("{file}: audit.falcosidekick must be an http:// URL");
+            }
+        }
+        let i = &v.observe_interface;
+        if i.is_empty()
+            || i.len() > 15
+            || i.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/')
+        {
+            bail!("{file}: observe.interface must be an interface name");
+        }
+        if !matches!(v.admission_failure_policy.as_str(), "Fail" | "Ignore") {
+            bail!("{file}: admission.failurePolicy must be Fail or Ignore");
+        }
         Ok(v)
     }
 }

@@ -331,6 +331,14 @@ fn bad_values_and_components_name_the_problem() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("serviceMonitor: expected true or false"), "{e}");
+    let e = Values::parse("caBundle: \"not base64!\"\n", "v.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("caBundle must be base64"), "{e}");
+    let e = Values::parse("audit:\n  server: \"https://x\\n  evil: 1\"\n", "v.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("audit.server"), "{e}");
     assert!(parse_components(&["controller,nodes".into()]).is_err());
     assert_eq!(
         parse_components(&["node".into(), "audit".into()])

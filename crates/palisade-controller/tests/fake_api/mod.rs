@@ -278,7 +278,14 @@ async fn handle(State(api): State<FakeApi>, req: Request) -> Response {
         }
         (Method::GET, None) => {
             let inner = api.inner.lock().unwrap();
-            let items: Vec<Value> = inner
+            // Pages as the API server cuts them: `limit` items, `continue` = the next offset.
+            let start: usize = q.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
+            let limit: usize = q
+                .get("limit")
+                .and_then(|l| l.parse().ok())
+                .filter(|l| *l > 0)
+                .unwrap_or(usize::MAX);
+            let mut page: Vec<Value> = inner
                 .objects
                 .get(&t.resource)
                 .map(|m| {
@@ -286,13 +293,20 @@ async fn handle(State(api): State<FakeApi>, req: Request) -> Response {
                         .filter(|((ns, _), _)| t.namespace.is_none() || *ns == t.namespace)
                         .map(|(_, v)| v)
                         .filter(|v| labels_match(v, q.get("labelSelector")))
+                        .skip(start)
+                        .take(limit.saturating_add(1))
                         .cloned()
                         .collect()
                 })
                 .unwrap_or_default();
+            let mut meta = json!({"resourceVersion": inner.rv.to_string()});
+            if page.len() > limit {
+                page.truncate(limit);
+                meta["continue"] = json!((start + limit).to_string());
+            }
             ok(
                 200,
-                &json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": inner.rv.to_string()}, "items": items}),
+                &json!({"apiVersion": "v1", "kind": "List", "metadata": meta, "items": page}),
             )
         }
         (Method::GET, Some(name)) => match api.get(&t.resource, t.namespace.as_deref(), name) {
