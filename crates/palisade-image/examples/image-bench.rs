@@ -41,22 +41,34 @@ fn big_image() -> ImageSpec {
             i % 5 + 1
         ));
     }
-    spec.layers[0].files.push(fixture::file("var/lib/dpkg/status", status, 0o644));
+    spec.layers[0]
+        .files
+        .push(fixture::file("var/lib/dpkg/status", status, 0o644));
     let mut seed = 0x9e3779b97f4a7c15u64;
     for l in 0..4 {
         let mut files = vec![fixture::dir(&format!("opt/data{l}"), 0o755)];
         for f in 0..25 {
-            files.push(fixture::file(&format!("opt/data{l}/blob{f}.bin"), noise(1_000_000, &mut seed), 0o644));
+            files.push(fixture::file(
+                &format!("opt/data{l}/blob{f}.bin"),
+                noise(1_000_000, &mut seed),
+                0o644,
+            ));
         }
         for p in 0..15 {
             let n = l * 15 + p;
             files.push(fixture::file(
-                &format!("usr/local/lib/python3.11/site-packages/lib{n}-2.{p}.0.dist-info/METADATA"),
+                &format!(
+                    "usr/local/lib/python3.11/site-packages/lib{n}-2.{p}.0.dist-info/METADATA"
+                ),
                 format!("Metadata-Version: 2.1\nName: lib{n}\nVersion: 2.{p}.0\n\n"),
                 0o644,
             ));
         }
-        spec.layers.push(Layer { files, compression: Compression::Gzip, created_by: format!("COPY data{l} /opt/data{l}") });
+        spec.layers.push(Layer {
+            files,
+            compression: Compression::Gzip,
+            created_by: format!("COPY data{l} /opt/data{l}"),
+        });
     }
     spec.name = "bench/debian-100mb:1".into();
     spec
@@ -71,17 +83,48 @@ fn synthetic_db(path: &str) {
     for (eco, count, pkgs) in [("Debian:12", 45_000u64, 20_000u64), ("PyPI", 15_000, 6_000)] {
         for i in 0..count {
             let p = rng(&mut seed) % pkgs;
-            let name = if eco == "PyPI" { format!("lib{p}") } else { format!("src{p}") };
-            let fixed = if eco == "PyPI" { format!("2.{}.{}", rng(&mut seed) % 20, rng(&mut seed) % 5) } else { format!("1.{}.{}-{}+deb12u2", rng(&mut seed) % 7, rng(&mut seed) % 13, rng(&mut seed) % 5 + 1) };
+            let name = if eco == "PyPI" {
+                format!("lib{p}")
+            } else {
+                format!("src{p}")
+            };
+            let fixed = if eco == "PyPI" {
+                format!("2.{}.{}", rng(&mut seed) % 20, rng(&mut seed) % 5)
+            } else {
+                format!(
+                    "1.{}.{}-{}+deb12u2",
+                    rng(&mut seed) % 7,
+                    rng(&mut seed) % 13,
+                    rng(&mut seed) % 5 + 1
+                )
+            };
             batch.push(Osv {
                 id: format!("SYN-{eco}-{i}"),
                 modified: "2026-11-01T00:00:00Z".into(),
                 aliases: vec![format!("CVE-2098-{n}")],
                 summary: "synthetic".into(),
-                severity: vec![palisade_image::osv::OsvSeverity { kind: "CVSS_V3".into(), score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N".into() }],
+                severity: vec![palisade_image::osv::OsvSeverity {
+                    kind: "CVSS_V3".into(),
+                    score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N".into(),
+                }],
                 affected: vec![Affected {
-                    package: Some(PackageId { ecosystem: eco.into(), name }),
-                    ranges: vec![Range { kind: "ECOSYSTEM".into(), events: vec![Event { introduced: Some("0".into()), ..Event::default() }, Event { fixed: Some(fixed), ..Event::default() }] }],
+                    package: Some(PackageId {
+                        ecosystem: eco.into(),
+                        name,
+                    }),
+                    ranges: vec![Range {
+                        kind: "ECOSYSTEM".into(),
+                        events: vec![
+                            Event {
+                                introduced: Some("0".into()),
+                                ..Event::default()
+                            },
+                            Event {
+                                fixed: Some(fixed),
+                                ..Event::default()
+                            },
+                        ],
+                    }],
                     ..Affected::default()
                 }],
                 database_specific: None,
@@ -95,7 +138,10 @@ fn synthetic_db(path: &str) {
     }
     db.insert(&batch).unwrap();
     db.touch("synthetic").unwrap();
-    eprintln!("{n} advisories in {path} ({} bytes)", std::fs::metadata(path).unwrap().len());
+    eprintln!(
+        "{n} advisories in {path} ({} bytes)",
+        std::fs::metadata(path).unwrap().len()
+    );
 }
 
 fn main() {
@@ -108,16 +154,23 @@ fn main() {
             let r = format!("{}/bench/debian-100mb:1", args[2]);
             palisade_image::registry::push(&r, &b, &Default::default()).unwrap();
             println!("{r}");
-            eprintln!("pushed {r}: {} layers, {size} bytes compressed", b.layers.len());
+            eprintln!(
+                "pushed {r}: {} layers, {size} bytes compressed",
+                b.layers.len()
+            );
         }
         Some("db") => synthetic_db(&args[2]),
         Some("scan") => {
             let t = Instant::now();
-            let o = Options { cache: Some(args[4].clone().into()), ..Options::default() };
+            let o = Options {
+                cache: Some(args[4].clone().into()),
+                ..Options::default()
+            };
             let a = palisade_image::analyze(&args[2], &o).unwrap();
             let t1 = t.elapsed();
             let db = Db::open_readonly(std::path::Path::new(&args[3])).unwrap();
-            let v = palisade_image::matcher::match_packages(&db, &a.packages, a.os.as_ref()).unwrap();
+            let v =
+                palisade_image::matcher::match_packages(&db, &a.packages, a.os.as_ref()).unwrap();
             let cached = a.layers.iter().filter(|l| l.cached).count();
             println!(
                 "scan: {:.1} ms (pull+catalog {:.1} ms), {} packages, {} vulnerabilities, {cached}/{} layers cached",
@@ -132,17 +185,50 @@ fn main() {
             let db = Db::open_readonly(std::path::Path::new(&args[2])).unwrap();
             let mut pkgs = Vec::new();
             for i in 0..1500 {
-                pkgs.push(Package { kind: PkgKind::Deb, name: format!("bin{i}"), version: format!("1.{}.{}-1", i % 7, i % 13), source_name: Some(format!("src{}", i * 13 % 20_000)), source_version: Some(format!("1.{}.{}-1", i % 7, i % 13)), licenses: vec![], arch: None, path: "var/lib/dpkg/status".into(), layer: None });
+                pkgs.push(Package {
+                    kind: PkgKind::Deb,
+                    name: format!("bin{i}"),
+                    version: format!("1.{}.{}-1", i % 7, i % 13),
+                    source_name: Some(format!("src{}", i * 13 % 20_000)),
+                    source_version: Some(format!("1.{}.{}-1", i % 7, i % 13)),
+                    licenses: vec![],
+                    arch: None,
+                    path: "var/lib/dpkg/status".into(),
+                    layer: None,
+                });
             }
             for i in 0..500 {
-                pkgs.push(Package { kind: PkgKind::Python, name: format!("lib{}", i * 7 % 6000), version: format!("2.{}.0", i % 20), source_name: None, source_version: None, licenses: vec![], arch: None, path: "usr/local/lib/x".into(), layer: None });
+                pkgs.push(Package {
+                    kind: PkgKind::Python,
+                    name: format!("lib{}", i * 7 % 6000),
+                    version: format!("2.{}.0", i % 20),
+                    source_name: None,
+                    source_version: None,
+                    licenses: vec![],
+                    arch: None,
+                    path: "usr/local/lib/x".into(),
+                    layer: None,
+                });
             }
-            let os = palisade_image::OsInfo { id: "debian".into(), version_id: "12".into(), ..Default::default() };
+            let os = palisade_image::OsInfo {
+                id: "debian".into(),
+                version_id: "12".into(),
+                ..Default::default()
+            };
             for round in 0..3 {
-                let db = if round == 0 { Db::open_readonly(std::path::Path::new(&args[2])).unwrap() } else { Db::open_readonly(std::path::Path::new(&args[2])).unwrap() };
+                let db = if round == 0 {
+                    Db::open_readonly(std::path::Path::new(&args[2])).unwrap()
+                } else {
+                    Db::open_readonly(std::path::Path::new(&args[2])).unwrap()
+                };
                 let t = Instant::now();
                 let v = palisade_image::matcher::match_packages(&db, &pkgs, Some(&os)).unwrap();
-                println!("match: {} packages, {} vulnerabilities, {:.1} ms", pkgs.len(), v.len(), t.elapsed().as_secs_f64() * 1e3);
+                println!(
+                    "match: {} packages, {} vulnerabilities, {:.1} ms",
+                    pkgs.len(),
+                    v.len(),
+                    t.elapsed().as_secs_f64() * 1e3
+                );
             }
             drop(db);
         }
