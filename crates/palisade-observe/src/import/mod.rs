@@ -99,6 +99,10 @@ pub struct Stats {
     pub dns_pending_overflow: u64,
 }
 
+fn json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))
+}
+
 /// A DNS query waiting for its response: key (client address, id or name, type).
 type PendingKey = (String, String, String);
 
@@ -144,41 +148,29 @@ impl Importer {
                 // The typed fast path: no JSON tree for the ~1 KB of a Hubble flow.
                 match flows::parse_hubble_line(text)? {
                     Some(e) => self.hubble_event(e, sink),
-                    None => {
-                        let v: serde_json::Value =
-                            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-                        self.hubble_value(&v, sink)
-                    }
+                    None => self.hubble_value(&json(text)?, sink),
                 }
             }
-            fmt => {
-                let v: serde_json::Value =
-                    serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-                match fmt {
-                    Format::Hubble => self.hubble_value(&v, sink),
-                    Format::CalicoFlows => match flows::parse(&v, flows::Format::Calico)? {
-                        Some(e) => {
-                            let r = convert::calico_flow(e)?;
-                            self.emit_flow(r, sink);
-                            Ok(())
-                        }
-                        None => {
-                            self.skip("not a layer-4 flow");
-                            Ok(())
-                        }
-                    },
-                    Format::CalicoDns => {
-                        let r = dnslog::calico(&v)?;
-                        self.emit_dns(r, sink);
-                        Ok(())
-                    }
-                    Format::IgDns => {
-                        let q = dnslog::gadget(&v)?;
-                        self.dns_half(q, sink);
-                        Ok(())
-                    }
-                    Format::Coredns => unreachable!("handled above"),
+            Format::CalicoFlows => match flows::parse(&json(text)?, flows::Format::Calico)? {
+                Some(e) => {
+                    let r = convert::calico_flow(e)?;
+                    self.emit_flow(r, sink);
+                    Ok(())
                 }
+                None => {
+                    self.skip("not a layer-4 flow");
+                    Ok(())
+                }
+            },
+            Format::CalicoDns => {
+                let r = dnslog::calico(&json(text)?)?;
+                self.emit_dns(r, sink);
+                Ok(())
+            }
+            Format::IgDns => {
+                let q = dnslog::gadget(&json(text)?)?;
+                self.dns_half(q, sink);
+                Ok(())
             }
         }
     }
