@@ -18,6 +18,13 @@
 //!   requireDigest: false
 //!   forbidLatest: true
 //!   action: deny
+//!   vulnerabilities:               # from the image result cache (docs/image.md); never pulls
+//!     cacheDir: /var/cache/palisade
+//!     severity: critical           # deny an active vulnerability with a fix at or above
+//!     exemptImages: []             # image reference globs
+//!     exemptVulnerabilities: []    # ids or aliases
+//!     vex: []                      # OpenVEX / CycloneDX VEX files
+//!     unscanned: warn              # allow | warn | deny an image with no cached result
 //! policies:                        # ValidatingAdmissionPolicies and Gatekeeper templates
 //!   paths: [policies/]             # relative to this file
 //!   templateEngine: auto
