@@ -247,7 +247,12 @@ impl DetailCounts {
         r.packets_in = self.packets_in;
         r.bytes_in = self.bytes_in;
         r.tcp_flags = self.tcp_flags;
-        r.connections = self.connections;
+        // One connection is the default (0), as in a record a source wrote.
+        r.connections = if self.connections > 1 {
+            self.connections
+        } else {
+            0
+        };
         Ok(r)
     }
 }
