@@ -7,6 +7,7 @@
 //!
 //!     cargo bench -p palisade-controller --bench controller
 //!     PALISADE_BENCH_SCALE=0.1 …   (a tenth of the size)
+//!     PALISADE_BENCH_BINDINGS=0 …  (another number of RoleBindings)
 
 #[path = "../tests/fake_api/mod.rs"]
 mod fake_api;
@@ -46,7 +47,10 @@ async fn serve() {
     let api = FakeApi::start().await;
     let namespaces = ((250.0 * s) as usize).max(1);
     let workloads = (2500.0 * s) as usize;
-    let bindings = (50_000.0 * s) as usize;
+    let bindings = std::env::var("PALISADE_BENCH_BINDINGS")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or((50_000.0 * s) as usize);
     for n in 0..namespaces {
         api.put_silently("/namespaces", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("ns{n}"), "uid": format!("uid-ns{n}")}}));
     }

@@ -50,6 +50,8 @@ use tokio::sync::mpsc;
 pub const FIELD_MANAGER: &str = "palisade";
 /// Reports written at once.
 pub const WRITE_CONCURRENCY: usize = 16;
+/// Reports decided (bodies built) and written per step.
+const DECIDE_CHUNK: usize = 256;
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(60);
@@ -609,6 +611,14 @@ impl State {
 
     /// Re-runs what the pending changes affect and returns the report writes that follow.
     pub fn reconcile(&mut self) -> Vec<Write> {
+        let touched: Vec<Key> = self.evaluate().into_iter().collect();
+        self.decide(&touched)
+    }
+
+    /// Re-runs what the pending changes affect; returns the objects whose report must be
+    /// decided again ([`State::decide`], in chunks: a report's body is built only when it is
+    /// about to be written).
+    pub fn evaluate(&mut self) -> BTreeSet<Key> {
         let d = std::mem::take(&mut self.pending);
         let mut touched = d.touched.clone();
         let all = d.all;
@@ -779,7 +789,7 @@ impl State {
             }
             self.learn(out.rules);
         }
-        self.decide(&touched)
+        touched
     }
 
     /// Forces a full evaluation at the next reconcile (start, leadership gained).
@@ -793,7 +803,8 @@ impl State {
             .is_some_and(|u| self.uids.contains_key(u))
     }
 
-    fn decide(&mut self, touched: &BTreeSet<Key>) -> Vec<Write> {
+    /// The writes that bring these objects' reports up to date.
+    pub fn decide(&mut self, touched: &[Key]) -> Vec<Write> {
         let now = Timestamp::now();
         let mut writes = Vec::new();
         for k in touched {
@@ -875,9 +886,14 @@ impl State {
 
     /// Every report as decided (for a new leader's full write).
     pub fn all_writes(&mut self) -> Vec<Write> {
-        self.decided.clear();
-        let keys: BTreeSet<Key> = self.objects.keys().cloned().collect();
+        let keys = self.forget_decided();
         self.decide(&keys)
+    }
+
+    /// Forgets what was decided (a new leader rewrites everything) and returns every key.
+    pub fn forget_decided(&mut self) -> Vec<Key> {
+        self.decided.clear();
+        self.objects.keys().cloned().collect()
     }
 
     /// The names of the reports the controller keeps: (namespace, name).
@@ -1262,15 +1278,15 @@ pub async fn run(
             continue;
         }
         let leader = leadership.is_leader();
-        let mut writes = state.reconcile();
-        if leader && !was_leader {
+        let touched = state.evaluate();
+        let became_leader = leader && !was_leader;
+        let keys: Vec<Key> = if became_leader {
             // A new leader writes everything it decided and removes what nobody owns.
-            writes = state.all_writes();
-            let keep = state.report_names();
-            writes.extend(writer.orphans(&keep).await);
-        }
+            state.forget_decided()
+        } else {
+            touched.into_iter().collect()
+        };
         was_leader = leader;
-        metrics.reports.set(state.report_count() as i64);
         for (part, n) in &state.evaluations {
             let c = metrics
                 .evaluations
@@ -1280,9 +1296,20 @@ pub async fn run(
                 c.inc_by(n - have);
             }
         }
-        if leader && !writes.is_empty() {
-            writer.write_all(writes, &stop).await;
+        // Report bodies are built a chunk at a time, right before they are written, so a
+        // full write never holds every report in memory.
+        for chunk in keys.chunks(DECIDE_CHUNK) {
+            let writes = state.decide(chunk);
+            if leader && !writes.is_empty() {
+                writer.write_all(writes, &stop).await;
+            }
         }
+        if became_leader {
+            let keep = state.report_names();
+            let orphans = writer.orphans(&keep).await;
+            writer.write_all(orphans, &stop).await;
+        }
+        metrics.reports.set(state.report_count() as i64);
         // Ready once synced: a standby replica is ready to take over.
         health.ready.store(true, Ordering::Relaxed);
         if let Some(p) = &progress {
