@@ -840,8 +840,65 @@ pub fn to_dot(report: &PathsReport) -> String {
     out
 }
 
-/// A self-contained HTML page: the paths as chains of boxes, and the exposed workloads.
-pub fn to_html(report: &PathsReport) -> String {
+/// The steps of every path as one graph, each vertex and each (from, to, action) once:
+/// what a graph page draws (the binary draws it with the console's graph component).
+#[derive(Clone, Debug, Default)]
+pub struct StepGraph {
+    /// Vertices in first-seen order, with the fewest steps any path takes to reach them.
+    pub nodes: Vec<(Node, usize)>,
+    /// (from, to, action, the grants that allow it).
+    pub edges: Vec<(usize, usize, String, String)>,
+}
+
+pub fn step_graph(report: &PathsReport) -> StepGraph {
+    let mut g = StepGraph::default();
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<(usize, usize, String), usize> = HashMap::new();
+    let mut id = |n: &Node, hop: usize, g: &mut StepGraph| {
+        let i = *ids.entry(n.to_string()).or_insert_with(|| {
+            g.nodes.push((n.clone(), hop));
+            g.nodes.len() - 1
+        });
+        g.nodes[i].1 = g.nodes[i].1.min(hop);
+        i
+    };
+    for p in &report.paths {
+        for (k, s) in p.steps.iter().enumerate() {
+            let f = id(&s.from, k, &mut g);
+            let t = id(&s.to, k + 1, &mut g);
+            match seen.get(&(f, t, s.action.clone())) {
+                Some(&e) => {
+                    let via = &mut g.edges[e].3;
+                    if !via.split("; ").any(|v| v == s.via) {
+                        via.push_str("; ");
+                        via.push_str(&s.via);
+                    }
+                }
+                None => {
+                    seen.insert((f, t, s.action.clone()), g.edges.len());
+                    g.edges.push((f, t, s.action.clone(), s.via.clone()));
+                }
+            }
+        }
+    }
+    g
+}
+
+impl Node {
+    /// The namespace a vertex belongs to, if any.
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            Node::Principal { subject } => subject.namespace.as_deref(),
+            Node::NamespaceServiceAccounts { namespace }
+            | Node::NamespacePodTokens { namespace } => Some(namespace),
+            Node::NodeRoot | Node::ClusterAdmin => None,
+        }
+    }
+}
+
+/// The HTML sections of the report page under its graph: the exposed workloads and each path
+/// as a chain of boxes (escaped; the page itself is drawn by the caller).
+pub fn html_sections(report: &PathsReport) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -849,13 +906,6 @@ pub fn to_html(report: &PathsReport) -> String {
             .replace('"', "&quot;")
     };
     let mut body = String::new();
-    body.push_str(&format!(
-        "<h1>RBAC escalation paths</h1><p>{} principals reach cluster-admin-equivalent power; {} workloads run as one of them. Graph: {} nodes, {} steps.</p>",
-        report.paths.len(),
-        report.workloads.len(),
-        report.graph_nodes,
-        report.graph_edges
-    ));
     if !report.workloads.is_empty() {
         body.push_str("<h2>Workloads</h2><table><tr><th>workload</th><th>service account</th><th>steps</th></tr>");
         for w in &report.workloads {
@@ -868,34 +918,23 @@ pub fn to_html(report: &PathsReport) -> String {
         }
         body.push_str("</table>");
     }
-    body.push_str("<h2>Paths</h2>");
+    body.push_str("<h2>Paths</h2><table><tr><th>principal</th><th>steps</th></tr>");
     for p in &report.paths {
-        body.push_str("<div class=\"path\">");
-        body.push_str(&format!(
-            "<span class=\"node start\">{}</span>",
-            esc(&p.subject.to_string())
-        ));
+        let mut chain = String::new();
         for s in &p.steps {
-            body.push_str(&format!(
-                "<span class=\"edge\" title=\"{}\">{} →</span><span class=\"node{}\">{}</span>",
+            chain.push_str(&format!(
+                " <span title=\"{}\">{} →</span> <b>{}</b>",
                 esc(&s.via),
                 esc(&s.action),
-                if s.to == Node::ClusterAdmin {
-                    " goal"
-                } else {
-                    ""
-                },
                 esc(&s.to.to_string())
             ));
         }
-        body.push_str("</div>");
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td></tr>",
+            esc(&p.subject.to_string()),
+            chain.trim_start()
+        ));
     }
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>palisade rbac paths</title><style>\
-body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2em .5em}}\
-.path{{margin:.6em 0;display:flex;flex-wrap:wrap;align-items:center;gap:.3em}}\
-.node{{border:1px solid #888;border-radius:4px;padding:.2em .5em;background:#eef}}\
-.start{{background:#ffe}}.goal{{background:#f4cccc}}.edge{{color:#555;font-size:.9em}}\
-</style></head><body>{body}</body></html>\n"
-    )
+    body.push_str("</table>");
+    body
 }

@@ -2,7 +2,9 @@
 
 mod common;
 
-use palisade_rbac::paths::{paths, to_dot, to_html, Node, PathOptions, PathsReport};
+use palisade_rbac::paths::{
+    html_sections, paths, step_graph, to_dot, Node, PathOptions, PathsReport,
+};
 use palisade_rbac::Subject;
 
 fn report() -> PathsReport {
@@ -136,10 +138,27 @@ fn dot_and_html_render_the_paths() {
     assert!(dot.starts_with("digraph escalation {"));
     assert!(dot.contains("\"User mallory\""));
     assert!(dot.contains("impersonate the group system:masters"));
-    let html = to_html(&r);
-    assert!(html.contains("<!doctype html>"));
+    let html = html_sections(&r);
     assert!(html.contains("User victor"));
-    assert!(!html.contains("<script src"), "self-contained");
+    assert!(!html.contains("<script"), "the sections carry no script");
+    // Every step is an edge of the graph page, each (from, to, action) once.
+    let g = step_graph(&r);
+    let steps: std::collections::BTreeSet<(String, String, String)> = r
+        .paths
+        .iter()
+        .flat_map(|p| p.steps.iter())
+        .map(|s| (s.from.to_string(), s.to.to_string(), s.action.clone()))
+        .collect();
+    assert_eq!(g.edges.len(), steps.len());
+    for (f, t, action, _) in &g.edges {
+        let key = (
+            g.nodes[*f].0.to_string(),
+            g.nodes[*t].0.to_string(),
+            action.clone(),
+        );
+        assert!(steps.contains(&key), "{key:?}");
+    }
+    assert!(g.nodes.iter().any(|(n, _)| *n == Node::ClusterAdmin));
     assert!(matches!(
         r.paths[0].steps.last().map(|s| &s.to),
         Some(Node::ClusterAdmin)

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use palisade_model::Level;
 use palisade_rbac::generate::{generate, read_audit_log, GenerateOptions};
 use palisade_rbac::kubectl::resource_query;
-use palisade_rbac::paths::{paths, to_dot, to_html, PathOptions};
+use palisade_rbac::paths::{html_sections, paths, step_graph, to_dot, Node, PathOptions};
 use palisade_rbac::risks::{risks, RiskOptions, Severity};
 use palisade_rbac::{bootstrap, BuildOptions, Rbac, Subject, UserInfo};
 pub use palisade_scan::rbac::{catalog_rules, is_risk_pattern, report_severity, risk_rule};
@@ -609,6 +609,58 @@ fn run_risks(a: RisksArgs) -> Result<u8> {
     Ok(status(errors, failing))
 }
 
+/// `rbac paths -o html`: the escalation graph drawn by the console's graph component (the
+/// page of `paths -o html` and `netpol connlist -o html`), with the tables under it.
+fn paths_page(report: &palisade_rbac::paths::PathsReport) -> String {
+    use palisade_paths::html::{graph_page, HtmlEdge, HtmlNode};
+    let g = step_graph(report);
+    let nodes: Vec<HtmlNode> = g
+        .nodes
+        .iter()
+        .map(|(n, hop)| HtmlNode {
+            label: n.to_string(),
+            group: n.namespace().map(str::to_string),
+            kind: match n {
+                Node::Principal { .. } => "identity",
+                Node::NamespaceServiceAccounts { .. } | Node::NamespacePodTokens { .. } => {
+                    "identity-group"
+                }
+                Node::NodeRoot => "node",
+                Node::ClusterAdmin => "cluster-admin",
+            }
+            .to_string(),
+            layer: *hop,
+            target: *n == Node::ClusterAdmin,
+        })
+        .collect();
+    let edges: Vec<HtmlEdge> = g
+        .edges
+        .iter()
+        .map(|(from, to, action, via)| HtmlEdge {
+            from: *from,
+            to: *to,
+            label: action.clone(),
+            title: via.clone(),
+        })
+        .collect();
+    let intro = format!(
+        "<p>{} principals reach cluster-admin-equivalent power; {} workloads run as one of them. \
+         Whole escalation graph: {} vertices, {} steps.</p>",
+        report.paths.len(),
+        report.workloads.len(),
+        report.graph_nodes,
+        report.graph_edges
+    );
+    graph_page(
+        "RBAC escalation paths",
+        &intro,
+        &nodes,
+        &edges,
+        &html_sections(report),
+        palisade_console::assets::graph_assets(),
+    )
+}
+
 fn run_paths(a: PathsArgs) -> Result<u8> {
     let (rbac, errors) = load(&a.input)?;
     let report = paths(
@@ -620,7 +672,7 @@ fn run_paths(a: PathsArgs) -> Result<u8> {
     let text = match a.output {
         GraphFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         GraphFormat::Dot => to_dot(&report),
-        GraphFormat::Html => to_html(&report),
+        GraphFormat::Html => paths_page(&report),
         GraphFormat::Text => {
             let mut out = String::new();
             if !report.workloads.is_empty() {

@@ -113,6 +113,23 @@ fn paths_dot_and_generate() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("digraph escalation {"));
 
+    // The HTML page is drawn by the console's graph component (the page of `paths -o html`):
+    // one self-contained file with the graph's data, the component inlined, the tables under it.
+    let out = palisade()
+        .args(["rbac", "paths", "-o", "html"])
+        .arg(fixture("escalation.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(html.contains("<canvas id=\"graph\""), "{html}");
+    assert!(html.contains("<script id=\"graph-data\" type=\"application/json\">"));
+    assert!(html.contains("cluster-admin equivalent"));
+    assert!(html.contains("<h2>Paths</h2>"));
+    assert!(
+        !html.contains("<script src") && !html.contains("http://") && !html.contains("https://")
+    );
+
     let out = palisade()
         .args([
             "rbac",
