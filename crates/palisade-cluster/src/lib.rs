@@ -48,6 +48,7 @@
 
 mod list;
 mod resources;
+pub mod watch;
 
 pub use list::list_objects;
 pub use resources::{ResourceKind, RESOURCES};

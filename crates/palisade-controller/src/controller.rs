@@ -26,8 +26,10 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, PartialObjectMeta};
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher;
 use kube::Client;
+use palisade_cluster::watch::pump;
+pub use palisade_cluster::watch::WatchEvent;
 use palisade_model::{Node, Object, Source};
 use palisade_report::policyreport::{self, Subject, Timestamp};
 use palisade_report::{Finding, Report, RuleInfo};
@@ -916,16 +918,6 @@ fn status_code(e: &kube::Error) -> u16 {
     }
 }
 
-fn watch_status(e: &watcher::Error) -> u16 {
-    match e {
-        watcher::Error::InitialListFailed(e)
-        | watcher::Error::WatchStartFailed(e)
-        | watcher::Error::WatchFailed(e) => status_code(e),
-        watcher::Error::WatchError(s) => s.code,
-        watcher::Error::NoResourceVersion => 0,
-    }
-}
-
 /// Runs the watch of one kind, sending changes; a kind the server does not serve (404)
 /// is reported once as absent and not watched.
 async fn watch_kind(
@@ -955,57 +947,6 @@ async fn watch_kind(
             idx,
         )
         .await;
-    }
-}
-
-/// A watch event as JSON.
-#[derive(Debug)]
-pub enum WatchEvent {
-    Apply(Value),
-    Delete(Value),
-    Init,
-    InitApply(Value),
-    InitDone,
-    Error(u16, String),
-}
-
-async fn pump<K, S>(
-    stream: &mut S,
-    to_json: impl Fn(K) -> Value,
-    tx: &mpsc::Sender<(usize, WatchEvent)>,
-    idx: usize,
-) where
-    S: futures::Stream<Item = Result<Event<K>, watcher::Error>> + Unpin,
-{
-    let mut delay = RETRY_FIRST;
-    loop {
-        let Some(item) = stream.next().await else {
-            return;
-        };
-        let ev = match item {
-            Ok(Event::Apply(o)) => WatchEvent::Apply(to_json(o)),
-            Ok(Event::Delete(o)) => WatchEvent::Delete(to_json(o)),
-            Ok(Event::Init) => WatchEvent::Init,
-            Ok(Event::InitApply(o)) => WatchEvent::InitApply(to_json(o)),
-            Ok(Event::InitDone) => {
-                delay = RETRY_FIRST;
-                WatchEvent::InitDone
-            }
-            Err(e) => {
-                let code = watch_status(&e);
-                let ev = WatchEvent::Error(code, e.to_string());
-                if tx.send((idx, ev)).await.is_err() || code == 404 {
-                    return;
-                }
-                // The watcher relists on its own; wait before letting it try again.
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(RETRY_MAX);
-                continue;
-            }
-        };
-        if tx.send((idx, ev)).await.is_err() {
-            return;
-        }
     }
 }
 

@@ -16,8 +16,9 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Node as K8sNode, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher;
 use kube::{Api, Resource};
+use palisade_cluster::watch::{pump, WatchEvent};
 use palisade_cluster::ClusterOptions;
 use palisade_model::{Node, Object, Source};
 use palisade_netpol::{BuildOptions, Network};
@@ -25,6 +26,7 @@ use palisade_store::{DnsRecord, FlowRecord};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// The watched kinds, in the order of [`State`]'s arrays.
 pub const KINDS: [&str; N] = [
@@ -193,9 +195,8 @@ impl ClusterView {
     }
 }
 
-fn to_object<K: serde::Serialize>(o: &K, source: &Arc<Source>) -> Option<(String, String, Object)> {
-    let v = serde_json::to_value(o).ok()?;
-    let obj = Object::from_node(Node::from_json(&v), source.clone(), 0, None)?;
+fn to_object(v: &serde_json::Value, source: &Arc<Source>) -> Option<(String, String, Object)> {
+    let obj = Object::from_node(Node::from_json(v), source.clone(), 0, None)?;
     Some((
         obj.namespace.clone().unwrap_or_default(),
         obj.name.clone(),
@@ -203,6 +204,7 @@ fn to_object<K: serde::Serialize>(o: &K, source: &Arc<Source>) -> Option<(String
     ))
 }
 
+/// Keeps one kind's objects current from the one watch loop (`palisade_cluster::watch`).
 async fn watch<K>(
     api: Api<K>,
     idx: usize,
@@ -212,67 +214,60 @@ async fn watch<K>(
     K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize,
     K: Send + 'static,
 {
-    let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
-    let mut pause = Duration::from_millis(100);
-    while let Some(item) = stream.next().await {
-        // What to do after the state is updated (the lock is not held across an await).
-        let mut retry = false;
-        {
+    let (tx, mut rx) = mpsc::channel::<(usize, WatchEvent)>(1024);
+    let producer = async move {
+        let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
+        let to_json = |o: K| serde_json::to_value(o).unwrap_or(serde_json::Value::Null);
+        pump(&mut stream, to_json, &tx, idx).await;
+    };
+    let consumer = async move {
+        while let Some((_, ev)) = rx.recv().await {
             let mut st = lock(shared);
-            match item {
-                Ok(Event::Init) => st.relist[idx] = Some(Objects::new()),
-                Ok(Event::InitApply(o)) => {
-                    if let Some((ns, name, obj)) = to_object(&o, source) {
+            match ev {
+                WatchEvent::Init => st.relist[idx] = Some(Objects::new()),
+                WatchEvent::InitApply(v) => {
+                    if let Some((ns, name, obj)) = to_object(&v, source) {
                         st.relist[idx]
                             .get_or_insert_with(Objects::new)
                             .insert((ns, name), obj);
                     }
                 }
-                Ok(Event::InitDone) => {
+                WatchEvent::InitDone => {
                     // A relist replaces the kind's objects: what was deleted meanwhile is gone.
                     st.objects[idx] = st.relist[idx].take().unwrap_or_default();
                     st.synced[idx] = true;
                     st.version += 1;
-                    pause = Duration::from_millis(100);
                 }
-                Ok(Event::Apply(o)) => {
-                    if let Some((ns, name, obj)) = to_object(&o, source) {
+                WatchEvent::Apply(v) => {
+                    if let Some((ns, name, obj)) = to_object(&v, source) {
                         st.objects[idx].insert((ns, name), obj);
                         st.version += 1;
                     }
                 }
-                Ok(Event::Delete(o)) => {
-                    if let Some((ns, name, _)) = to_object(&o, source) {
+                WatchEvent::Delete(v) => {
+                    if let Some((ns, name, _)) = to_object(&v, source) {
                         st.objects[idx].remove(&(ns, name));
                         st.version += 1;
                     }
                 }
-                Err(e) => {
-                    let code = match &e {
-                        watcher::Error::InitialListFailed(kube::Error::Api(s))
-                        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
-                        | watcher::Error::WatchFailed(kube::Error::Api(s)) => s.code,
-                        watcher::Error::WatchError(s) => s.code,
-                        _ => 0,
-                    };
-                    st.errors.push(format!("watching {}s: {e}", KINDS[idx]));
+                WatchEvent::Error(code, message) => {
+                    st.errors
+                        .push(format!("watching {}s: {message}", KINDS[idx]));
                     if code == 403 || code == 404 {
-                        // Not listable: left out of attribution, reported once.
+                        // Not listable: left out of attribution, reported once; dropping the
+                        // receiver ends the watch.
                         st.synced[idx] = true;
                         drop(st);
                         shared.1.notify_all();
                         return;
                     }
-                    retry = true;
                 }
             }
+            drop(st);
+            shared.1.notify_all();
         }
-        shared.1.notify_all();
-        if retry {
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(30));
-        }
-    }
+    };
+    tokio::join!(producer, consumer);
 }
 
 self_cell::self_cell!(
