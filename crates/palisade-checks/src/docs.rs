@@ -28,7 +28,10 @@ Security Standards baseline, `PSS2nn` restricted, `PAL1nn` workload hardening, `
 images, `PAL3nn` secrets, `PAL4nn` network exposure, `PAL5nn` RBAC, `PAL6nn` namespaces \
 (all run by `palisade scan`); `RBACnnn` RBAC risks (`palisade rbac risks`, and `scan` with \
 the `all` profile); `NPnnn` network policy lint (`palisade netpol lint`, and `scan` with the \
-`all` profile). Any place that takes an ID also takes the rule's name; `palisade checks \
+`all` profile); `CIS-n.n.n` CIS Kubernetes Benchmark controls, `AUDnnn` audit policy, \
+`ENCnnn` encryption at rest, `DNSnnn` CoreDNS, `MD001` metadata reachability and `EOL001` \
+end of life (`palisade node`); `IMG00n` image vulnerabilities and `IMG1nn` image hardening \
+(`palisade image scan`, and `scan --images`). Any place that takes an ID also takes the rule's name; `palisade checks \
 --source SOURCE` lists one source.\n",
         catalog.len(),
         per_source.join(", ")
