@@ -5,9 +5,10 @@
 
 use crate::k8saudit::AuditEvent;
 use crate::syscall::{from_tetragon, SyscallEvent};
+use palisade_model::lines::BoundedLines;
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::sync::Arc;
 
 pub enum AnyEvent {
@@ -115,16 +116,13 @@ pub const MAX_LINE: usize = 64 << 20;
 /// starting with `{` in the first column while a document is open means the open one was
 /// truncated: it is reported with its first line and reading goes on from the new line.
 pub struct EventReader<R: Read> {
-    r: BufReader<R>,
-    buf: Vec<u8>,
-    line: usize,
+    lines: BoundedLines<R>,
     num: u64,
     host: Arc<str>,
     /// An open multi-line document: its first line and text so far.
     doc: Option<(usize, String)>,
     pending: VecDeque<Item>,
     eof: bool,
-    max_line: usize,
 }
 
 impl<R: Read> EventReader<R> {
@@ -134,78 +132,30 @@ impl<R: Read> EventReader<R> {
 
     pub fn with_capacity(capacity: usize, r: R, host: Arc<str>) -> EventReader<R> {
         EventReader {
-            r: BufReader::with_capacity(capacity, r),
-            buf: Vec::new(),
-            line: 0,
+            lines: BoundedLines::new(r, capacity, MAX_LINE),
             num: 0,
             host,
             doc: None,
             pending: VecDeque::new(),
             eof: false,
-            max_line: MAX_LINE,
         }
     }
 
     /// Sets the longest line accepted (bytes).
     pub fn max_line(mut self, n: usize) -> Self {
-        self.max_line = n.max(1);
+        self.lines.set_max(n);
         self
     }
 
     /// Whether input is already buffered, so the next item comes without waiting on the
     /// source (a caller flushes its output before it may block).
     pub fn has_buffered_input(&self) -> bool {
-        !self.pending.is_empty() || !self.r.buffer().is_empty()
+        !self.pending.is_empty() || self.lines.has_buffered_input()
     }
 
     /// The line number of the last line read.
     pub fn line(&self) -> usize {
-        self.line
-    }
-
-    /// Reads the next line into `self.buf` (without the newline). `Ok(false)` at the end;
-    /// `Err(len)` when the line was longer than `max_line` (it is consumed, not kept).
-    fn read_line(&mut self) -> std::io::Result<Result<bool, usize>> {
-        self.buf.clear();
-        let mut too_long = 0usize;
-        let mut any = false;
-        loop {
-            let chunk = match self.r.fill_buf() {
-                Ok(c) => c,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if chunk.is_empty() {
-                break;
-            }
-            any = true;
-            let (part, done) = match memchr::memchr(b'\n', chunk) {
-                Some(i) => (&chunk[..i], Some(i + 1)),
-                None => (chunk, None),
-            };
-            if too_long > 0 || self.buf.len() + part.len() > self.max_line {
-                too_long += self.buf.len() + part.len();
-                self.buf.clear();
-            } else {
-                self.buf.extend_from_slice(part);
-            }
-            let used = done.unwrap_or(chunk.len());
-            self.r.consume(used);
-            if done.is_some() {
-                break;
-            }
-        }
-        if !any {
-            return Ok(Ok(false));
-        }
-        self.line += 1;
-        if too_long > 0 {
-            return Ok(Err(too_long));
-        }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
-        Ok(Ok(true))
+        self.lines.number()
     }
 
     fn error(&mut self, line: usize, message: String) {
@@ -226,19 +176,19 @@ impl<R: Read> EventReader<R> {
     /// Reads lines until at least one item is pending or the input ends.
     fn fill(&mut self) {
         while self.pending.is_empty() && !self.eof {
-            match self.read_line() {
+            match self.lines.read_line() {
                 Err(e) => {
-                    let line = self.line + 1;
+                    let line = self.lines.number() + 1;
                     self.error(line, format!("read error: {e}"));
                     self.eof = true;
                 }
                 Ok(Err(len)) => {
-                    let line = self.line;
+                    let line = self.lines.number();
                     self.error(
                         line,
                         format!(
                             "line of {len} bytes is longer than the limit ({} bytes); skipped",
-                            self.max_line
+                            self.lines.max()
                         ),
                     );
                 }
@@ -258,13 +208,13 @@ impl<R: Read> EventReader<R> {
 
     fn take_line(&mut self) {
         // The line is moved out while it is read (its buffer is reused for the next one).
-        let buf = std::mem::take(&mut self.buf);
+        let buf = std::mem::take(self.lines.buf_mut());
         self.take_text(&buf);
-        self.buf = buf;
+        *self.lines.buf_mut() = buf;
     }
 
     fn take_text(&mut self, buf: &[u8]) {
-        let line_no = self.line;
+        let line_no = self.lines.number();
         let text = match std::str::from_utf8(buf) {
             Ok(t) => t,
             Err(e) => {
@@ -284,12 +234,12 @@ impl<R: Read> EventReader<R> {
             } else {
                 doc.push('\n');
                 doc.push_str(text);
-                if doc.len() > self.max_line {
+                if doc.len() > self.lines.max() {
                     self.error(
                         start,
                         format!(
                             "JSON document longer than the limit ({} bytes); skipped",
-                            self.max_line
+                            self.lines.max()
                         ),
                     );
                     return;

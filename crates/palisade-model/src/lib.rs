@@ -6,6 +6,7 @@
 //! never the other way round.
 
 pub mod emit;
+pub mod lines;
 pub mod load;
 pub mod node;
 pub mod object;

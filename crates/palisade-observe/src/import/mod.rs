@@ -18,10 +18,11 @@ mod dnslog;
 pub mod grpc;
 
 use crate::flow::Sink;
+use palisade_model::lines::BoundedLines;
 use palisade_netpol::flows;
 use palisade_store::DnsRecord;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 /// The formats `observe import` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,7 +278,7 @@ impl Importer {
         sink: &mut dyn Sink,
         report: &mut dyn FnMut(String),
     ) -> Option<String> {
-        let mut lines = Lines::new(r, self.opts.max_line);
+        let mut lines = BoundedLines::new(r, 256 << 10, self.opts.max_line);
         loop {
             match lines.next_line() {
                 Ok(None) => return None,
@@ -298,69 +299,5 @@ impl Importer {
                 Err(e) => return Some(format!("{name}: {e}")),
             }
         }
-    }
-}
-
-/// Lines of a stream, each at most `max` bytes (longer ones are consumed and reported).
-struct Lines<R: Read> {
-    r: BufReader<R>,
-    buf: Vec<u8>,
-    max: usize,
-    number: u64,
-}
-
-impl<R: Read> Lines<R> {
-    fn new(r: R, max: usize) -> Lines<R> {
-        Lines {
-            r: BufReader::with_capacity(256 << 10, r),
-            buf: Vec::new(),
-            max: max.max(1),
-            number: 0,
-        }
-    }
-
-    /// `Ok(None)` at the end; else the line's number and the line, or `Err(len)` for a line
-    /// over the limit.
-    #[allow(clippy::type_complexity)]
-    fn next_line(&mut self) -> std::io::Result<Option<(u64, Result<&[u8], usize>)>> {
-        self.buf.clear();
-        let mut over = 0usize;
-        let mut any = false;
-        loop {
-            let chunk = match self.r.fill_buf() {
-                Ok(c) => c,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if chunk.is_empty() {
-                break;
-            }
-            any = true;
-            let (part, used, done) = match memchr::memchr(b'\n', chunk) {
-                Some(i) => (&chunk[..i], i + 1, true),
-                None => (chunk, chunk.len(), false),
-            };
-            if over > 0 || self.buf.len() + part.len() > self.max {
-                over += self.buf.len() + part.len();
-                self.buf.clear();
-            } else {
-                self.buf.extend_from_slice(part);
-            }
-            self.r.consume(used);
-            if done {
-                break;
-            }
-        }
-        if !any {
-            return Ok(None);
-        }
-        self.number += 1;
-        if over > 0 {
-            return Ok(Some((self.number, Err(over))));
-        }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
-        Ok(Some((self.number, Ok(&self.buf))))
     }
 }
