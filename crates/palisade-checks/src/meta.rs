@@ -1,7 +1,7 @@
 //! Check metadata and the `declare_check!` macro that turns a check's doc comment into its
 //! documentation (the Ruff pattern: the doc comment *is* the user documentation).
 
-use palisade_report::Severity;
+use palisade_report::{RuleInfo, Severity};
 
 /// Pod Security Standards level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -204,6 +204,38 @@ pub fn anchor(id: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .map(|c| c.to_ascii_lowercase())
         .collect()
+}
+
+/// A rule written as a row of a table (the node analyses, the image rules): its
+/// documentation in the catalog's fixed sections.
+#[derive(Clone, Copy, Debug)]
+pub struct TableRule {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub what: &'static str,
+    pub why: &'static str,
+    pub example: &'static str,
+    pub fix: &'static str,
+}
+
+impl TableRule {
+    /// The rule as the catalog and the renderers see it, tagged `tag`.
+    pub fn info(&self, tag: &str) -> RuleInfo {
+        RuleInfo {
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            title: self.title.to_string(),
+            severity: self.severity,
+            docs: format!(
+                "## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n{}\n\n## Use instead\n{}\n",
+                self.what, self.why, self.example, self.fix
+            ),
+            tags: vec![tag.to_string()],
+            help_uri: help_uri(self.id),
+        }
+    }
 }
 
 /// Where a rule's documentation is published: its section of docs/checks.md.

@@ -8,18 +8,9 @@ use crate::model::Kind;
 use crate::Analysis;
 use palisade_checks::hardening::secrets::detect;
 use palisade_report::{RuleInfo, Severity};
-use std::fmt::Write as _;
 
-pub struct Rule {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub title: &'static str,
-    pub severity: Severity,
-    pub what: &'static str,
-    pub why: &'static str,
-    pub example: &'static str,
-    pub fix: &'static str,
-}
+/// A rule of the table, documented in the catalog's fixed sections.
+pub use palisade_checks::meta::TableRule as Rule;
 
 pub const VULN_FIXABLE: &str = "IMG001";
 pub const VULN_UNFIXED: &str = "IMG002";
@@ -89,25 +80,7 @@ pub const RULES: &[Rule] = &[
 
 /// The rules as catalog entries.
 pub fn rules() -> Vec<RuleInfo> {
-    RULES
-        .iter()
-        .map(|r| {
-            let mut docs = String::new();
-            let _ = writeln!(docs, "## What it does\n{}\n", r.what);
-            let _ = writeln!(docs, "## Why is this bad?\n{}\n", r.why);
-            let _ = writeln!(docs, "## Example\n{}\n", r.example);
-            let _ = writeln!(docs, "## Use instead\n{}", r.fix);
-            RuleInfo {
-                id: r.id.to_string(),
-                name: r.name.to_string(),
-                title: r.title.to_string(),
-                severity: r.severity,
-                docs,
-                tags: vec!["image".to_string()],
-                help_uri: String::new(),
-            }
-        })
-        .collect()
+    RULES.iter().map(|r| r.info("image")).collect()
 }
 
 pub fn rule(id: &str) -> &'static Rule {

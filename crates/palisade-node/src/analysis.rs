@@ -3,7 +3,6 @@
 //! [`Issue`]s with IDs from the table below, documented in the same style as the CIS checks.
 
 use palisade_report::{RuleInfo, Severity};
-use std::fmt::Write as _;
 
 /// One problem an analysis found.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,17 +31,8 @@ impl Issue {
     }
 }
 
-/// Documentation of an analysis rule.
-pub struct Rule {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub title: &'static str,
-    pub severity: Severity,
-    pub what: &'static str,
-    pub why: &'static str,
-    pub fix: &'static str,
-    pub example: &'static str,
-}
+/// A rule of the table, documented in the catalog's fixed sections.
+pub use palisade_checks::meta::TableRule as Rule;
 
 use Severity::{Critical, High, Low, Medium};
 
@@ -122,28 +112,7 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
 }
 
 pub fn rule_infos() -> Vec<RuleInfo> {
-    RULES
-        .iter()
-        .map(|r| {
-            let mut docs = String::new();
-            let _ = writeln!(docs, "## What it does\n{}\n", r.what);
-            let _ = writeln!(docs, "## Why is this bad?\n{}\n", r.why);
-            let _ = writeln!(docs, "## Example\n{}\n", r.example);
-            let _ = writeln!(docs, "## Use instead\n{}", r.fix);
-            RuleInfo {
-                id: r.id.to_string(),
-                name: r.name.to_string(),
-                title: r.title.to_string(),
-                severity: r.severity,
-                docs,
-                tags: vec!["node".to_string()],
-                help_uri: format!(
-                    "https://github.com/palisade-dev/palisade/blob/main/docs/checks.md#{}",
-                    r.id.to_ascii_lowercase()
-                ),
-            }
-        })
-        .collect()
+    RULES.iter().map(|r| r.info("node")).collect()
 }
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).

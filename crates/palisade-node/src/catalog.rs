@@ -419,10 +419,7 @@ A component that is not running and has no manifest gives \"not found\", never p
             severity: self.severity,
             docs: self.markdown(),
             tags: self.tags(),
-            help_uri: format!(
-                "https://github.com/palisade-dev/palisade/blob/main/docs/checks.md#{}",
-                self.id.to_ascii_lowercase().replace('.', "")
-            ),
+            help_uri: palisade_checks::meta::help_uri(self.id),
         }
     }
 }
