@@ -123,19 +123,26 @@ fn kill_dash_nine_loses_at_most_the_unacknowledged_batch() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the writer");
-    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut acked = 0u64;
-    for line in out.lines() {
-        let line = line.unwrap();
-        if let Some(n) = line.strip_prefix("ack ") {
-            acked = n.parse().unwrap();
-            if acked >= 25 {
-                break;
-            }
+    let ack = |line: std::io::Result<String>, acked: &mut u64| {
+        if let Some(n) = line.unwrap().strip_prefix("ack ") {
+            *acked = n.parse().unwrap();
+        }
+    };
+    for line in lines.by_ref() {
+        ack(line, &mut acked);
+        if acked >= 25 {
+            break;
         }
     }
     child.kill().expect("SIGKILL the writer"); // Child::kill sends SIGKILL on Unix
     let _ = child.wait();
+    // The writer runs on while we read: every batch it acknowledged before it died counts,
+    // including acknowledgements still in the pipe when it was killed.
+    for line in lines {
+        ack(line, &mut acked);
+    }
     assert!(acked >= 25, "the writer acknowledged {acked} batches");
     let s = SqliteStore::open(&db, &SqliteOptions::default()).expect("reopen after kill -9");
     let st = s.stats().unwrap();
