@@ -658,20 +658,8 @@ fn sensor(a: SensorArgs) -> Result<u8> {
     let mut table = FlowTable::new(cfg);
     let view = a.live_cluster.start()?;
     let mut output = Output::open(a.store.as_deref(), a.output_file.as_deref(), a.output)?;
-    let (mut from_snapshot, mut from_cluster);
-    let sink: &mut dyn Sink = match view.clone() {
-        Some(v) => {
-            from_cluster = palisade_observe::watch::LiveAttributed::new(v, &mut output);
-            &mut from_cluster
-        }
-        None => {
-            from_snapshot = Attributed {
-                attribution: &attribution,
-                inner: &mut output,
-            };
-            &mut from_snapshot
-        }
-    };
+    let mut attributing = Attributing::new(view.clone(), &attribution, &mut output);
+    let sink: &mut dyn Sink = &mut attributing;
     let mut read_errors = false;
     if a.interface.is_empty() {
         for p in &a.read {
@@ -695,6 +683,46 @@ fn sensor(a: SensorArgs) -> Result<u8> {
     })
 }
 
+/// Records on their way to the output, attributed from the live cluster when one is watched
+/// (`--cluster`), else from the snapshot: what `sensor` and `import` both feed.
+enum Attributing<'s, 'a> {
+    Snapshot(Attributed<'s, 'a>),
+    Cluster(palisade_observe::watch::LiveAttributed<'s>),
+}
+
+impl<'s, 'a> Attributing<'s, 'a> {
+    fn new(
+        view: Option<palisade_observe::watch::ClusterView>,
+        attribution: &'s Attribution<'a>,
+        output: &'s mut dyn Sink,
+    ) -> Attributing<'s, 'a> {
+        match view {
+            Some(v) => {
+                Attributing::Cluster(palisade_observe::watch::LiveAttributed::new(v, output))
+            }
+            None => Attributing::Snapshot(Attributed {
+                attribution,
+                inner: output,
+            }),
+        }
+    }
+}
+
+impl Sink for Attributing<'_, '_> {
+    fn flow(&mut self, r: palisade_store::FlowRecord) {
+        match self {
+            Attributing::Snapshot(s) => s.flow(r),
+            Attributing::Cluster(c) => c.flow(r),
+        }
+    }
+    fn dns(&mut self, r: palisade_store::DnsRecord) {
+        match self {
+            Attributing::Snapshot(s) => s.dns(r),
+            Attributing::Cluster(c) => c.dns(r),
+        }
+    }
+}
+
 fn import(a: ImportArgs) -> Result<u8> {
     use palisade_observe::import::{Format, Importer, Options};
     let (objects, net, snapshot_errors) = load_snapshot(&a.snapshot);
@@ -710,20 +738,8 @@ fn import(a: ImportArgs) -> Result<u8> {
     };
     let view = a.live_cluster.start()?;
     let mut output = Output::open(a.store.as_deref(), a.output_file.as_deref(), a.output)?;
-    let (mut from_snapshot, mut from_cluster);
-    let sink: &mut dyn Sink = match view.clone() {
-        Some(v) => {
-            from_cluster = palisade_observe::watch::LiveAttributed::new(v, &mut output);
-            &mut from_cluster
-        }
-        None => {
-            from_snapshot = Attributed {
-                attribution: &attribution,
-                inner: &mut output,
-            };
-            &mut from_snapshot
-        }
-    };
+    let mut attributing = Attributing::new(view.clone(), &attribution, &mut output);
+    let sink: &mut dyn Sink = &mut attributing;
     let format = match a.input_format {
         _ if a.hubble_server.is_some() => Format::Hubble,
         Some(ImportFormat::Hubble) => Format::Hubble,
