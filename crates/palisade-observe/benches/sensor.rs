@@ -182,50 +182,14 @@ fn reduction() {
 /// The 7-day service graph over 2,500 workloads and 10,000 active edges: one row per edge
 /// and hour in the rollup (what a 7-day query reads), written as the ingest path writes.
 fn graph_query() {
-    use palisade_store::aggregate::{End, FlowCounts, FlowKey, HOUR_MS};
+    use palisade_store::aggregate::HOUR_MS;
     use palisade_store::query::{Filter, Resolution};
-    use palisade_store::Batch;
     let dir = std::env::temp_dir().join(format!("palisade-bench-graph-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut store = SqliteStore::open(&dir.join("flows.db"), &SqliteOptions::default()).unwrap();
     let t0 = 1_790_000_000_000i64 / HOUR_MS * HOUR_MS;
-    let end = |w: u64| End {
-        namespace: format!("ns{}", w % 50),
-        name: format!("wl{w}"),
-        kind: EndpointKind::Pod,
-    };
     let written = Instant::now();
-    for h in 0..168i64 {
-        let mut b = Batch::default();
-        for e in 0..10_000u64 {
-            let (s, d) = (e % 2500, (e * 7919 + e / 2500 * 17 + 13) % 2500);
-            let t = t0 + h * HOUR_MS;
-            b.flows.push((
-                FlowKey {
-                    bucket: t,
-                    src: end(s),
-                    dst: end(d),
-                    dst_name: String::new(),
-                    port: [80, 443, 5432, 8080][(e % 4) as usize],
-                    protocol: "tcp".into(),
-                    verdict: if e % 50 == 0 { "denied" } else { "allowed" }.into(),
-                    reporter: "sensor".into(),
-                },
-                FlowCounts {
-                    flows: 60,
-                    packets_out: 600,
-                    bytes_out: 60_000,
-                    packets_in: 500,
-                    bytes_in: 240_000,
-                    first_seen: t,
-                    last_seen: t + HOUR_MS - 1,
-                    ..FlowCounts::default()
-                },
-            ));
-        }
-        b.records = 10_000 * 60;
-        store.write(&b).unwrap();
-    }
+    palisade_store::testsuite::write_graph_hours(&mut store, t0, 168);
     let write_secs = written.elapsed().as_secs_f64();
     let f = Filter {
         since: t0,

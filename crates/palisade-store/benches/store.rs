@@ -8,11 +8,11 @@
 //!
 //! `cargo bench -p palisade-store --features clickhouse --bench store -- [reduction] [graph]`
 
-use palisade_store::aggregate::{Aggregator, End, FlowCounts, FlowKey, DAY_MS, HOUR_MS};
+use palisade_store::aggregate::{Aggregator, DAY_MS, HOUR_MS};
 use palisade_store::psl::SuffixList;
 use palisade_store::query::{Filter, Resolution};
 use palisade_store::{
-    Batch, Endpoint, EndpointKind, FlowRecord, Security, SqliteOptions, SqliteStore, Store, Verdict,
+    Endpoint, EndpointKind, FlowRecord, Security, SqliteOptions, SqliteStore, Store, Verdict,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -188,43 +188,8 @@ fn reduction() {
 /// 8 days of 10,000 edges among 2,500 workloads, each active every hour (60 flow records an
 /// hour: one a minute), written as hourly batches.
 fn fill_graph(store: &mut dyn Store, t0: i64) -> f64 {
-    let end = |w: u64| End {
-        namespace: format!("ns{}", w % 50),
-        name: format!("wl{w}"),
-        kind: EndpointKind::Pod,
-    };
     let started = Instant::now();
-    for h in 0..8 * 24i64 {
-        let mut b = Batch::default();
-        for e in 0..10_000u64 {
-            let (s, d) = (e % 2500, (e * 7919 + e / 2500 * 17 + 13) % 2500);
-            let t = t0 + h * HOUR_MS;
-            b.flows.push((
-                FlowKey {
-                    bucket: t,
-                    src: end(s),
-                    dst: end(d),
-                    dst_name: String::new(),
-                    port: [80, 443, 5432, 8080][(e % 4) as usize],
-                    protocol: "tcp".into(),
-                    verdict: if e % 50 == 0 { "denied" } else { "allowed" }.into(),
-                    reporter: "sensor".into(),
-                },
-                FlowCounts {
-                    flows: 60,
-                    packets_out: 600,
-                    bytes_out: 60_000,
-                    packets_in: 500,
-                    bytes_in: 240_000,
-                    first_seen: t,
-                    last_seen: t + HOUR_MS - 1,
-                    ..FlowCounts::default()
-                },
-            ));
-        }
-        b.records = 10_000 * 60;
-        store.write(&b).unwrap();
-    }
+    palisade_store::testsuite::write_graph_hours(store, t0, 8 * 24);
     started.elapsed().as_secs_f64()
 }
 

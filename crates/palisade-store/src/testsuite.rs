@@ -593,3 +593,46 @@ pub fn run_detail_merge(store: &mut dyn Store) {
     assert_eq!(det[0].tcp_flags, flows[15].tcp_flags);
     assert_eq!(store.stats().expect("stats").detail_rows, 1);
 }
+
+/// The service-graph benchmark's data: `hours` hours from `t0` of 10,000 edges among 2,500
+/// workloads in 50 namespaces, each edge active every hour (60 flow records an hour: one a
+/// minute), written as hourly batches as the ingest path writes them.
+pub fn write_graph_hours(store: &mut dyn Store, t0: i64, hours: i64) {
+    use crate::aggregate::{FlowCounts, FlowKey};
+    let end = |w: u64| End {
+        namespace: format!("ns{}", w % 50),
+        name: format!("wl{w}"),
+        kind: EndpointKind::Pod,
+    };
+    for h in 0..hours {
+        let mut b = crate::Batch::default();
+        let t = t0 + h * HOUR_MS;
+        for e in 0..10_000u64 {
+            let (s, d) = (e % 2500, (e * 7919 + e / 2500 * 17 + 13) % 2500);
+            b.flows.push((
+                FlowKey {
+                    bucket: t,
+                    src: end(s),
+                    dst: end(d),
+                    dst_name: String::new(),
+                    port: [80, 443, 5432, 8080][(e % 4) as usize],
+                    protocol: "tcp".into(),
+                    verdict: if e % 50 == 0 { "denied" } else { "allowed" }.into(),
+                    reporter: "sensor".into(),
+                },
+                FlowCounts {
+                    flows: 60,
+                    packets_out: 600,
+                    bytes_out: 60_000,
+                    packets_in: 500,
+                    bytes_in: 240_000,
+                    first_seen: t,
+                    last_seen: t + HOUR_MS - 1,
+                    ..FlowCounts::default()
+                },
+            ));
+        }
+        b.records = 10_000 * 60;
+        store.write(&b).expect("write a batch of the graph data");
+    }
+}
